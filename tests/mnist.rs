@@ -4,16 +4,10 @@
 use std::path::PathBuf;
 
 use specreg_data::verify::{DatasetReport, verify_dataset};
-use specreg_data::{DatasetId, load_mnist, resolve_data_dir};
+use specreg_data::{DatasetId, load_mnist, locate_data_dir};
 
 fn data_dir() -> PathBuf {
-    let dir = resolve_data_dir(None);
-    // `cargo test` runs integration tests from this package's directory; a relative default means the workspace root.
-    let dir = if dir.is_relative() && std::env::var_os(specreg_data::DATA_DIR_ENV).is_none() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)
-    } else {
-        dir
-    };
+    let dir = locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref());
     assert!(
         dir.join("mnist").is_dir(),
         "MNIST not found under {}: set SPECREG_DATA_DIR (e.g. ../shared/datasets) or run `cargo xtask data fetch mnist`",

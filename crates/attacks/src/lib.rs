@@ -1,7 +1,63 @@
 //! # specreg-attacks
 //!
-//! Adversarial robustness for any burn classifier with inputs in [0, 1]: FGSM, PGD (L∞ and L2),
-//! the gradient-free Square Attack as a gradient-masking check, random-noise controls, and ε sweeps
-//! with the sanity checks of `../shared/paper/PROTOCOL.md` §1.6.
+//! Adversarial robustness for any burn classifier whose inputs are in [0, 1] — the Rust counterpart of
+//! what torchattacks or foolbox give PyTorch users, as used by Nassar et al. (2020)
+//! (`../shared/paper/PROTOCOL.md` §1.6).
 //!
-//! Status: not implemented yet. This crate reserves its place in the workspace layout.
+//! - [`Attack::Fgsm`]; [`Attack::Pgd`] in L∞ (random start, steps, projection after every step,
+//!   restarts keeping each example's worst case) and L2;
+//! - [`Attack::Square`], the gradient-free Square Attack: a model that resists PGD but not Square is
+//!   masking its gradients, and the sweep flags it;
+//! - [`Attack::Noise`], uniform and Gaussian noise of the same size, as controls;
+//! - [`run_sweep`]: accuracy over an ε grid, batched, with a progress bar, returning one [`Record`] per
+//!   (attack, ε) and the sanity [`Check`]s (perturbation within ε, pixels in [0, 1], accuracy
+//!   non-increasing in ε, PGD ≤ FGSM, near-zero accuracy at a large ε, Square not stronger than PGD).
+//!
+//! A model is anything implementing [`Classifier`], including any closure `Fn(Tensor<D>) -> Tensor<2>`.
+//! All randomness is keyed by (seed, example index), so results are deterministic and do not depend on
+//! the batch size.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use specreg_attacks::{Attack, Sweep, run_sweep};
+//!
+//! let device = Device::flex();
+//! // A fixed linear classifier on 4 "pixels": class 1 if x0 + x1 > x2 + x3.
+//! let w = Tensor::<2>::from_floats([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], &device);
+//! let model = move |x: Tensor<2>| x.matmul(w.clone());
+//! let x = Tensor::<2>::from_floats([[0.6, 0.6, 0.4, 0.4], [0.4, 0.4, 0.6, 0.6]], &device);
+//! let y = Tensor::<1, Int>::from_ints([1, 0], &device);
+//!
+//! let sweep = Sweep {
+//!     attacks: vec![Attack::Fgsm, Attack::pgd_mnist()],
+//!     epsilons: vec![0.0, 0.05, 0.15],
+//!     batch_size: 2,
+//!     seed: 0,
+//!     masking_epsilon: Some(0.5),
+//!     show_progress: false,
+//! };
+//! let report = run_sweep(&sweep, &model, x, y)?;
+//! assert_eq!(report.accuracy("fgsm", 0.0), Some(1.0));
+//! assert_eq!(report.accuracy("fgsm", 0.05), Some(1.0)); // margins 0.4 > 4 · 0.05
+//! assert_eq!(report.accuracy("fgsm", 0.15), Some(0.0)); // 4 · 0.15 > 0.4
+//! assert!(report.all_checks_passed(), "{:#?}", report.checks);
+//! # Ok::<(), specreg_attacks::AttackError>(())
+//! ```
+
+mod attack;
+mod classifier;
+mod error;
+mod gradient;
+pub mod loss;
+mod noise;
+mod random;
+mod square;
+mod sweep;
+
+pub use attack::{Attack, StepSize};
+pub use classifier::Classifier;
+pub use error::{AttackError, Result};
+pub use gradient::{Norm, PgdSettings, fgsm, pgd};
+pub use noise::{NoiseKind, noise};
+pub use square::{SquareSettings, square_attack};
+pub use sweep::{Check, Record, Sweep, SweepReport, run_sweep, sanity_checks};

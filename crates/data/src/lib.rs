@@ -55,7 +55,7 @@ pub use cifar::load_cifar10;
 pub use dataset::{Batch, Dataset, Split};
 pub use error::{DataError, Result};
 pub use mnist::{load_fashion_mnist, load_idx_pair, load_idx_split, load_mnist};
-pub use source::{CanonicalFile, DATA_DIR_ENV, DEBIAN_FASHION_MNIST_DIR, DatasetId, resolve_data_dir};
+pub use source::{CanonicalFile, DATA_DIR_ENV, DEBIAN_FASHION_MNIST_DIR, DatasetId, locate_data_dir, resolve_data_dir};
 
 /// Loads any known dataset from the data directory.
 pub fn load(dataset: DatasetId, data_dir: &std::path::Path) -> Result<Split> {

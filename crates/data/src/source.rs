@@ -20,6 +20,17 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Like [`resolve_data_dir`], but when neither flag nor environment variable is set, looks for a
+/// `datasets/` directory in `start` and its ancestors: tests run from a crate's directory then still
+/// find the workspace's `datasets/`.
+pub fn locate_data_dir(flag: Option<&Path>, start: &Path) -> PathBuf {
+    let resolved = resolve_data_dir(flag);
+    if flag.is_some() || std::env::var_os(DATA_DIR_ENV).is_some_and(|v| !v.is_empty()) {
+        return resolved;
+    }
+    start.ancestors().map(|dir| dir.join(&resolved)).find(|d| d.is_dir()).unwrap_or(resolved)
+}
+
 /// The datasets this project knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DatasetId {

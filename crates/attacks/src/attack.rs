@@ -1,0 +1,136 @@
+//! One serialisable description of every attack, and its dispatch.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AttackError, Result};
+use crate::gradient::{Norm, PgdSettings, fgsm, pgd};
+use crate::noise::{NoiseKind, noise};
+use crate::square::{SquareSettings, square_attack};
+use crate::Classifier;
+
+/// PGD's step size: fixed (0.01 on MNIST in the paper) or a multiple of ε (2.5 ε / steps on CIFAR-10).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum StepSize {
+    Absolute(f32),
+    TimesEpsilon(f32),
+}
+
+impl StepSize {
+    fn at(self, epsilon: f32) -> f32 {
+        match self {
+            StepSize::Absolute(a) => a,
+            StepSize::TimesEpsilon(k) => k * epsilon,
+        }
+    }
+}
+
+/// An attack, with everything but ε fixed. All are untargeted on cross-entropy (Square: on the margin)
+/// and clip to [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Attack {
+    /// FGSM, L∞, no random start.
+    Fgsm,
+    /// PGD in L∞ or L2.
+    Pgd { norm: Norm, steps: usize, step_size: StepSize, restarts: usize, random_start: bool },
+    /// Square Attack, L∞, gradient-free (image inputs only).
+    Square { queries: usize, p_init: f32 },
+    /// Random noise control.
+    Noise(NoiseKind),
+}
+
+impl Attack {
+    /// PROTOCOL §1.6 on MNIST: 40 steps of 0.01, uniform random start, 1 restart.
+    pub fn pgd_mnist() -> Self {
+        Attack::Pgd { norm: Norm::Linf, steps: 40, step_size: StepSize::Absolute(0.01), restarts: 1, random_start: true }
+    }
+
+    /// PROTOCOL §1.6 on CIFAR-10: 40 steps of 2.5 ε / 40.
+    pub fn pgd_cifar() -> Self {
+        Attack::Pgd { norm: Norm::Linf, steps: 40, step_size: StepSize::TimesEpsilon(2.5 / 40.0), restarts: 1, random_start: true }
+    }
+
+    /// A short stable name for tables ("fgsm", "pgd40", "pgd40-l2", "square1000", "noise-uniform").
+    pub fn name(&self) -> String {
+        match self {
+            Attack::Fgsm => "fgsm".into(),
+            Attack::Pgd { norm: Norm::Linf, steps, .. } => format!("pgd{steps}"),
+            Attack::Pgd { norm: Norm::L2, steps, .. } => format!("pgd{steps}-l2"),
+            Attack::Square { queries, .. } => format!("square{queries}"),
+            Attack::Noise(NoiseKind::Uniform) => "noise-uniform".into(),
+            Attack::Noise(NoiseKind::Gaussian) => "noise-gaussian".into(),
+        }
+    }
+
+    /// The norm in which ε is measured.
+    pub fn norm(&self) -> Norm {
+        match self {
+            Attack::Pgd { norm, .. } => *norm,
+            _ => Norm::Linf,
+        }
+    }
+
+    /// True for attacks that search for the worst case (not the noise controls).
+    pub fn is_adversarial(&self) -> bool {
+        !matches!(self, Attack::Noise(_))
+    }
+
+    /// Rejects settings that cannot run.
+    pub fn validate(&self, epsilon: f32) -> Result<()> {
+        let bad = |m: String| Err(AttackError::InvalidSetting(m));
+        if !epsilon.is_finite() || epsilon < 0.0 {
+            return bad(format!("ε must be finite and ≥ 0, got {epsilon}"));
+        }
+        match *self {
+            Attack::Pgd { steps: 0, .. } => bad("PGD needs at least one step".into()),
+            Attack::Pgd { restarts: 0, .. } => bad("PGD needs at least one restart".into()),
+            Attack::Pgd { step_size, .. } if !(step_size.at(1.0).is_finite() && step_size.at(1.0) > 0.0) => {
+                bad(format!("PGD step size must be positive, got {step_size:?}"))
+            }
+            Attack::Square { queries: 0, .. } => bad("the Square Attack needs at least one query".into()),
+            Attack::Square { p_init, .. } if !(p_init > 0.0 && p_init <= 1.0) => bad(format!("Square p_init must be in (0, 1], got {p_init}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adversarial (or noisy) versions of `x`. `first` is the index of the batch's first example in the
+    /// evaluated set, which keys all randomness, so results do not depend on the batch size.
+    pub fn run<const D: usize, M: Classifier<D>>(&self, model: &M, x: Tensor<D>, y: Tensor<1, Int>, epsilon: f32, seed: u64, first: usize) -> Result<Tensor<D>> {
+        self.validate(epsilon)?;
+        if epsilon == 0.0 {
+            return Ok(x);
+        }
+        Ok(match *self {
+            Attack::Fgsm => fgsm(model, x, y, epsilon),
+            Attack::Pgd { norm, steps, step_size, restarts, random_start } => {
+                let settings = PgdSettings { norm, epsilon, step_size: step_size.at(epsilon), steps, restarts, random_start, seed };
+                pgd(model, x, y, &settings, first)
+            }
+            Attack::Square { queries, p_init } => {
+                let x4: Tensor<4> = as_images(x)?;
+                let as_d = |t: Tensor<4>| {
+                    let dims = dims_like::<D>(&t);
+                    t.reshape(dims)
+                };
+                let adv = square_attack(&|t: Tensor<4>| model.logits(as_d(t)), x4, y, &SquareSettings { epsilon, queries, p_init, seed }, first);
+                as_d(adv)
+            }
+            Attack::Noise(kind) => noise(x, kind, epsilon, seed, first),
+        })
+    }
+}
+
+/// Re-types a D-dimensional tensor known to have 4 dimensions.
+fn as_images<const D: usize>(x: Tensor<D>) -> Result<Tensor<4>> {
+    if D != 4 {
+        return Err(AttackError::NeedsImages("the Square Attack", D));
+    }
+    let dims = x.dims();
+    Ok(x.reshape([dims[0], dims[1], dims[2], dims[3]]))
+}
+
+/// The dims of a 4-dimensional tensor as `[usize; D]` (only called when D = 4).
+fn dims_like<const D: usize>(t: &Tensor<4>) -> [usize; D] {
+    let d = t.dims();
+    std::array::from_fn(|k| d[k])
+}
