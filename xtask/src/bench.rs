@@ -13,6 +13,16 @@ use specreg_spectrum::{CovarianceAccumulator, Precision, eigh, eigvalsh};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// PGD-40 at one ε on MNIST test images against the E1 network (784-2000-10, tanh, BatchNorm).
+    Attacks {
+        /// Test images attacked.
+        #[arg(long, default_value_t = 10_000)]
+        images: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch_size: usize,
+        #[command(flatten)]
+        data: crate::data::DataDirArg,
+    },
     /// Covariance of ROWS × COLS f32 activations and eigendecomposition of the COLS × COLS result.
     Spectrum {
         #[arg(long, default_value_t = 60_000)]
@@ -25,6 +35,7 @@ pub enum BenchCommand {
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Spectrum { rows, cols } => spectrum(rows, cols),
+        BenchCommand::Attacks { images, batch_size, data } => attacks(images, batch_size, &data.resolve())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -68,6 +79,42 @@ fn spectrum(rows: usize, cols: usize) {
     println!("times: best of {REPEATS} runs. GFLOP/s convention: covariance m·n(n+1) (one triangle); eigh 10/3·n³; eigvalsh 4/3·n³ (tridiagonalisation).");
 }
 
+/// PGD-40 against its floor: the same number of forward+backward passes with nothing else.
+fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path) -> Result<()> {
+    use burn::prelude::*;
+    use specreg_attacks::{Attack, loss::input_gradient};
+
+    let test = specreg_data::load_mnist(data_dir)?.test.head(images);
+    let n = test.len();
+    let device = Device::flex();
+    // Untrained weights: the cost of a pass does not depend on their values.
+    let model = specreg_models::MlpConfig::new(784, vec![2000], 10).with_batch_norm(true).init(&device).valid();
+    let classify = |x: Tensor<4>| model.forward_images(x);
+    let x = Tensor::<4>::from_data(TensorData::new(test.images.iter().copied().collect::<Vec<f32>>(), [n, 1, 28, 28]), &device);
+    let y = Tensor::<1, Int>::from_data(TensorData::new(test.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>(), [n]), &device);
+    println!("attack benchmark: PGD-40 (ε = 0.1, step 0.01) on {n} MNIST test images, E1 network, batches of {batch_size}, flex backend");
+
+    let batches = || (0..n).step_by(batch_size).map(|first| (first, batch_size.min(n - first)));
+    let (_, floor) = time_best_of(1, || {
+        for (first, len) in batches() {
+            let (xb, yb) = (x.clone().narrow(0, first, len), y.clone().narrow(0, first, len));
+            for _ in 0..40 {
+                input_gradient(&classify, xb.clone(), yb.clone()).into_data();
+            }
+        }
+    });
+    let (_, pgd) = time_best_of(1, || {
+        for (first, len) in batches() {
+            let (xb, yb) = (x.clone().narrow(0, first, len), y.clone().narrow(0, first, len));
+            Attack::pgd_mnist().run(&classify, xb, yb, 0.1, 0, first).expect("valid settings").into_data();
+        }
+    });
+    println!("40 forward+backward passes (floor) {floor:>7.2} s");
+    println!("PGD-40                            {pgd:>7.2} s   ratio to floor {:.2}", pgd / floor);
+    println!("times: one run each ({:.1} GFLOP per forward+backward pass of the whole set, counting 6·n·params).", 6.0 * n as f64 * (784.0 * 2000.0 + 2000.0 * 10.0) / 1e9);
+    Ok(())
+}
+
 /// Synthetic activations with a decaying spectrum (scaled Gaussian columns), generated once.
 fn activations(rows: usize, cols: usize) -> Array2<f32> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -79,10 +126,14 @@ fn activations(rows: usize, cols: usize) -> Array2<f32> {
 }
 
 /// Best of three runs (the machine is shared; the minimum is the least disturbed figure).
-fn time<T>(mut f: impl FnMut() -> T) -> (T, f64) {
+fn time<T>(f: impl FnMut() -> T) -> (T, f64) {
+    time_best_of(REPEATS, f)
+}
+
+fn time_best_of<T>(repeats: usize, mut f: impl FnMut() -> T) -> (T, f64) {
     let mut best = f64::INFINITY;
     let mut out = None;
-    for _ in 0..REPEATS {
+    for _ in 0..repeats {
         let start = Instant::now();
         out = Some(f());
         best = best.min(start.elapsed().as_secs_f64());
