@@ -1,6 +1,30 @@
 //! # specreg-report
 //!
-//! Results as files: Parquet tables (polars) with documented schemas, written atomically, and PNG
-//! figures (plotters, with an embedded font) drawn from those tables alone, so re-plotting never retrains.
+//! Results as files: Parquet tables with documented schemas ([`tables`]), written atomically, and PNG
+//! figures ([`figure`]) drawn with an embedded DejaVu font, so no system fonts are needed. Figures are
+//! drawn from tables alone, so re-plotting never retrains.
 //!
-//! Status: not implemented yet. This crate reserves its place in the workspace layout.
+//! ```
+//! use specreg_report::{figure::{Panel, Series, draw_panels, variant_color}, tables::{self, FitRow}};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let rows = vec![FitRow { experiment: "E1".into(), variant: "Vanilla".into(), beta: 0.0, seed: 0,
+//!                          layer: "hidden1".into(), alpha_hat: 1.7, r2: 0.99, rank_min: 11, rank_max: 500 }];
+//! let path = dir.path().join("fits.parquet");
+//! tables::write_table(&mut tables::fits_frame(&rows)?, &path)?;
+//! assert_eq!(tables::read_fits(&path)?, rows);
+//!
+//! let spectrum: Vec<(f64, f64)> = (1..=100).map(|n| (n as f64, 1.0 / n as f64)).collect();
+//! let panel = Panel::log_log("spectrum", "rank n", "λ_n / Σλ")
+//!     .with(Series::line("1/n", variant_color(0), spectrum).dashed());
+//! draw_panels(&dir.path().join("spectrum.png"), "An example", &[panel], 1)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod atomic;
+mod error;
+pub mod figure;
+pub mod tables;
+
+pub use atomic::write_atomically;
+pub use error::{ReportError, Result};

@@ -1,0 +1,196 @@
+//! PNG figures: grids of panels with line series on linear or log axes, text in an embedded font.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::style::FontStyle;
+
+use crate::atomic::write_atomically;
+use crate::error::{ReportError, Result};
+
+/// Pixels per panel (readable when a 2-panel figure is printed at paper width).
+const PANEL_W: u32 = 640;
+const PANEL_H: u32 = 480;
+const TITLE_H: u32 = 48;
+const FONT: &str = "sans-serif";
+
+/// One line on a panel.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: Option<String>,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+impl Series {
+    pub fn line(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Series { label: Some(label.into()), color, points, dashed: false }
+    }
+    /// A series without a legend entry.
+    pub fn unlabelled(color: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Series { label: None, color, points, dashed: false }
+    }
+    pub fn dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+}
+
+/// One plot.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+}
+
+impl Panel {
+    pub fn linear(title: &str, x_label: &str, y_label: &str) -> Self {
+        Panel { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), log_x: false, log_y: false, series: vec![] }
+    }
+    pub fn log_log(title: &str, x_label: &str, y_label: &str) -> Self {
+        Panel { log_x: true, log_y: true, ..Panel::linear(title, x_label, y_label) }
+    }
+    pub fn with(mut self, series: Series) -> Self {
+        self.series.push(series);
+        self
+    }
+}
+
+/// A fixed colour per variant index, the same in every figure (Vanilla first).
+pub fn variant_color(index: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 8] = [
+        RGBColor(0, 0, 0),
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+    ];
+    PALETTE[index % PALETTE.len()]
+}
+
+/// A colour along viridis for t in [0, 1] (depth, ε, …).
+pub fn ramp_color(t: f64) -> RGBColor {
+    ViridisRGB::get_color(t.clamp(0.0, 1.0))
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for (style, bytes) in [
+            (FontStyle::Normal, dejavu::sans::regular()),
+            (FontStyle::Bold, dejavu::sans::bold()),
+            (FontStyle::Italic, dejavu::sans::oblique()),
+            (FontStyle::Oblique, dejavu::sans::oblique()),
+        ] {
+            // The bytes are a valid TTF shipped inside the dejavu crate.
+            let _ = plotters::style::register_font(FONT, style, bytes);
+        }
+    });
+}
+
+/// Draws `panels` in a grid of `columns` under a figure `title` into a PNG at `path` (atomically).
+pub fn draw_panels(path: &Path, title: &str, panels: &[Panel], columns: usize) -> Result<()> {
+    register_font();
+    let columns = columns.max(1).min(panels.len().max(1));
+    let rows = panels.len().div_ceil(columns).max(1);
+    let size = (PANEL_W * columns as u32, PANEL_H * rows as u32 + TITLE_H);
+    write_atomically(path, |tmp| {
+        let fail = |e: &dyn std::fmt::Display| ReportError::Figure { path: path.into(), detail: e.to_string() };
+        // The bitmap encoder picks the format from the extension; the temporary name ends in ".tmp-…".
+        let png = tmp.with_extension("png");
+        {
+            let root = BitMapBackend::new(&png, size).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| fail(&e))?;
+            let root = root.titled(title, (FONT, 26)).map_err(|e| fail(&e))?;
+            for (panel, area) in panels.iter().zip(root.split_evenly((rows, columns))) {
+                draw_panel(&area, panel).map_err(|e| fail(&e))?;
+            }
+            root.present().map_err(|e| fail(&e))?;
+        }
+        std::fs::rename(&png, tmp).map_err(|source| ReportError::Io { path: png.clone(), source })
+    })
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let points = panel.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| {
+        x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0)
+    });
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in points {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (1.0, 10.0, 1.0, 10.0);
+    }
+    let pad = |lo: f64, hi: f64, log: bool| {
+        if log { (lo / 1.5, hi * 1.5) } else { let m = (hi - lo).max(1e-12) * 0.05; (lo - m, hi + m) }
+    };
+    let (x0, x1) = pad(x0, x1, panel.log_x);
+    let (y0, y1) = pad(y0, y1, panel.log_y);
+    let mut builder = ChartBuilder::on(area);
+    builder.caption(&panel.title, (FONT, 20)).margin(12).x_label_area_size(44).y_label_area_size(72);
+    // Four axis combinations share one drawing routine.
+    match (panel.log_x, panel.log_y) {
+        (true, true) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?, panel),
+        (true, false) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?, panel),
+        (false, true) => draw_series(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?, panel),
+        (false, false) => draw_series(builder.build_cartesian_2d(x0..x1, y0..y1)?, panel),
+    }
+}
+
+fn draw_series<'a, X, Y>(mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let mut labelled = false;
+    for s in &panel.series {
+        let style = ShapeStyle::from(&s.color).stroke_width(2);
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0))
+            .collect();
+        let drawn = if s.dashed {
+            chart.draw_series(DashedLineSeries::new(points, 8, 6, style))?
+        } else {
+            chart.draw_series(LineSeries::new(points, style))?
+        };
+        if let Some(label) = &s.label {
+            labelled = true;
+            let color = s.color;
+            drawn.label(label.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+    }
+    if labelled {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+    }
+    Ok(())
+}
