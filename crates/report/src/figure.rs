@@ -150,6 +150,19 @@ fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn
     }
 }
 
+/// Short tick labels: "0.25", "10", "1e-06".
+fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if (1e-3..1e5).contains(&v.abs()) {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
 fn draw_series<'a, X, Y>(mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -159,6 +172,8 @@ where
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
         .light_line_style(WHITE.mix(0.0))
@@ -189,7 +204,8 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font((FONT, 14))
-            .position(SeriesLabelPosition::UpperRight)
+            // Spectra decay to the lower right, so their legend goes lower left.
+            .position(if panel.log_y { SeriesLabelPosition::LowerLeft } else { SeriesLabelPosition::UpperRight })
             .draw()?;
     }
     Ok(())

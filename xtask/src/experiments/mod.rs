@@ -1,0 +1,33 @@
+//! One module per experiment of PROTOCOL.md §2, each reading like the protocol it implements:
+//! `run` writes the experiment's tables, `figures` draws its PNGs from those tables alone, and
+//! `summary` turns the tables into the experiment's section of SUMMARY.md.
+
+use std::path::{Path, PathBuf};
+
+pub mod t1;
+pub mod t2;
+
+/// The output directory of one experiment: `OUT/<id>/{tables,figures}`.
+pub struct ExperimentDir {
+    pub root: PathBuf,
+}
+
+impl ExperimentDir {
+    pub fn new(out: &Path, id: &str) -> Self {
+        ExperimentDir { root: out.join(id) }
+    }
+    pub fn table(&self, name: &str) -> PathBuf {
+        self.root.join("tables").join(format!("{name}.parquet"))
+    }
+    pub fn figure(&self, name: &str) -> PathBuf {
+        self.root.join("figures").join(format!("{name}.png"))
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+}
+
+/// Normalised spectrum points (rank, λ/Σλ) of one layer, for log-log plots.
+pub fn normalised_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
+    specreg_spectrum::normalized(eigenvalues).into_iter().enumerate().map(|(k, v)| ((k + 1) as f64, v)).collect()
+}
