@@ -27,6 +27,21 @@ impl ExperimentDir {
     }
 }
 
+/// The `fits` row of a power-law fit of an untrained (β = 0) representation.
+pub fn fit_row(experiment: &str, variant: &str, seed: u64, layer: &str, fit: &specreg_spectrum::PowerLawFit) -> specreg_report::tables::FitRow {
+    specreg_report::tables::FitRow {
+        experiment: experiment.into(),
+        variant: variant.into(),
+        beta: 0.0,
+        seed,
+        layer: layer.into(),
+        alpha_hat: fit.alpha,
+        r2: fit.r2,
+        rank_min: fit.range.min as u32,
+        rank_max: fit.range.max as u32,
+    }
+}
+
 /// Normalised spectrum points (rank, λ/Σλ) of one layer, for log-log plots.
 pub fn normalised_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
     specreg_spectrum::normalized(eigenvalues).into_iter().enumerate().map(|(k, v)| ((k + 1) as f64, v)).collect()

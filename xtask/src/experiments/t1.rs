@@ -12,10 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
 use specreg_report::figure::{Panel, Series, draw_panels, ramp_color, variant_color};
-use specreg_report::tables::{self, FitRow, SpectrumRow};
+use specreg_report::tables::{self, SpectrumRow};
 use specreg_spectrum::{layer_spectrum, reference_curve};
 
-use super::{ExperimentDir, normalised_points};
+use super::{ExperimentDir, fit_row, normalised_points};
 
 pub const ID: &str = "T1";
 const INPUTS: [&str; 2] = ["gaussian", "two-cluster"];
@@ -53,18 +53,8 @@ pub fn run(cfg: &T1Config, dir: &ExperimentDir) -> Result<()> {
             spectra.extend(spectrum.eigenvalues.iter().enumerate().map(|(r, &v)| row(r + 1, v)));
             // Two-dimensional inputs give spectra that can collapse to rounding noise past a few ranks:
             // a fit that cannot be made is left out of the table and shows as "-" in the summary.
-            if let Ok(fit) = spectrum.fit {
-                fits.push(FitRow {
-                    experiment: ID.into(),
-                    variant: input.into(),
-                    beta: 0.0,
-                    seed: cfg.seed,
-                    layer: name.clone(),
-                    alpha_hat: fit.alpha,
-                    r2: fit.r2,
-                    rank_min: fit.range.min as u32,
-                    rank_max: fit.range.max as u32,
-                });
+            if let Ok(fit) = &spectrum.fit {
+                fits.push(fit_row(ID, input, cfg.seed, &name, fit));
             }
         }
     }

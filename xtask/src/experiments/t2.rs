@@ -17,10 +17,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
-use specreg_report::tables::{self, FitRow, ProjectionRow, SpectrumRow};
+use specreg_report::tables::{self, ProjectionRow, SpectrumRow};
 use specreg_spectrum::{layer_spectrum, simulate::random_rotation, smoothness_threshold};
 
-use super::ExperimentDir;
+use super::{ExperimentDir, fit_row};
 
 pub const ID: &str = "T2";
 
@@ -72,18 +72,7 @@ pub fn run(cfg: &T2Config, dir: &ExperimentDir) -> Result<()> {
             rank: r as u32 + 1,
             eigenvalue,
         }));
-        let fit = spectrum.fit?;
-        fits.push(FitRow {
-            experiment: ID.into(),
-            variant: variant(alpha),
-            beta: 0.0,
-            seed: cfg.seed,
-            layer: "representation".into(),
-            alpha_hat: fit.alpha,
-            r2: fit.r2,
-            rank_min: fit.range.min as u32,
-            rank_max: fit.range.max as u32,
-        });
+        fits.push(fit_row(ID, &variant(alpha), cfg.seed, "representation", &spectrum.fit?));
     }
     tables::write_table(&mut tables::projections_frame(&projections)?, &dir.table("projections"))?;
     tables::write_table(&mut tables::spectra_frame(&spectra)?, &dir.table("spectra"))?;
