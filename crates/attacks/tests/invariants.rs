@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use specreg_attacks::*;
-use specreg_models::MlpConfig;
+use specreg_models::{MlpConfig, Network};
 
 fn device() -> Device {
     Device::flex()
@@ -33,7 +33,7 @@ fn sweep(batch_size: usize) -> Sweep {
 #[test]
 fn perturbations_stay_in_the_ball_and_pixels_in_range() {
     let model = MlpConfig::new(16, vec![12], 3).init(&device()).valid();
-    let classify = |x: Tensor<4>| model.forward_images(x);
+    let classify = |x: Tensor<4>| model.forward(x);
     let (x, y) = inputs(40);
     let report = run_sweep(&sweep(16), &classify, x, y).unwrap();
     assert_eq!(report.records.len(), 18);
@@ -53,7 +53,7 @@ fn perturbations_stay_in_the_ball_and_pixels_in_range() {
 #[test]
 fn results_are_deterministic_and_independent_of_batch_size() {
     let model = MlpConfig::new(16, vec![12], 3).init(&device()).valid();
-    let classify = |x: Tensor<4>| model.forward_images(x);
+    let classify = |x: Tensor<4>| model.forward(x);
     let (x, y) = inputs(40);
     let a = run_sweep(&sweep(16), &classify, x.clone(), y.clone()).unwrap();
     let b = run_sweep(&sweep(16), &classify, x.clone(), y.clone()).unwrap();
@@ -101,7 +101,7 @@ fn fgsm_on_a_linear_classifier_matches_the_closed_form_and_equals_one_step_pgd()
 #[test]
 fn invalid_settings_are_errors() {
     let model = MlpConfig::new(16, vec![4], 3).init(&device()).valid();
-    let classify = |x: Tensor<4>| model.forward_images(x);
+    let classify = |x: Tensor<4>| model.forward(x);
     let (x, y) = inputs(4);
     let mut bad = sweep(4);
     bad.epsilons = vec![-0.1];
@@ -115,7 +115,7 @@ fn invalid_settings_are_errors() {
     assert!(matches!(run_sweep(&sweep(4), &classify, x, y.narrow(0, 0, 3)), Err(AttackError::CountMismatch { .. })));
 
     // The Square Attack needs images.
-    let flat = |x: Tensor<2>| model.forward(x);
+    let flat = |x: Tensor<2>| model.forward_flat(x).logits;
     let (x, y) = inputs(4);
     let square = Attack::Square { queries: 5, p_init: 0.1 };
     assert!(matches!(square.run(&flat, x.flatten::<2>(1, 3), y, 0.1, 0, 0), Err(AttackError::NeedsImages(..))));

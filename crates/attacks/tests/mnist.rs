@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use specreg_attacks::*;
 use specreg_data::{BatchOrder, Dataset, load_mnist, locate_data_dir};
-use specreg_models::{Mlp, MlpConfig};
+use specreg_models::{Mlp, MlpConfig, Network};
 
 fn images(set: &Dataset, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let n = set.len();
@@ -24,7 +24,7 @@ fn train(train: &Dataset) -> Mlp {
         for batch in train.shuffled_batches(&BatchOrder::new(train.len(), 100, 1, epoch, false).unwrap()) {
             let set = Dataset { images: batch.images, labels: batch.labels, num_classes: 10 };
             let (x, y) = images(&set, &device);
-            let loss = loss_fn.forward(model.forward_images(x), y);
+            let loss = loss_fn.forward(model.forward(x), y);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-3, model, grads);
         }
@@ -37,7 +37,7 @@ fn attacks_lower_the_accuracy_of_a_trained_mlp_in_the_expected_order() {
     let dir = locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref());
     let mnist = load_mnist(&dir).unwrap_or_else(|e| panic!("MNIST is needed (set SPECREG_DATA_DIR): {e}"));
     let model = train(&mnist.train.first_per_class(1000).unwrap());
-    let classify = |x: Tensor<4>| model.forward_images(x);
+    let classify = |x: Tensor<4>| model.forward(x);
     let device = Device::flex();
     let (x, y) = images(&mnist.test.head(1000), &device);
 

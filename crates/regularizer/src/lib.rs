@@ -1,9 +1,39 @@
 //! # specreg-regularizer
 //!
 //! Penalties that shape hidden representations, for any burn model:
-//! the **spectral regulariser** of Nassar et al. (2020), which pulls a layer's activation-covariance
-//! eigenspectrum towards a power law λ_n ∝ n^(−α), and the **Jacobian regulariser** of Hoffman, Roberts
-//! & Yaida (2019), the baseline it is compared with (see `../shared/paper/PROTOCOL.md` §1.2 and §1.4).
 //!
-//! Status: not implemented yet. This crate reserves its place in the workspace layout; the penalties
-//! arrive with the models-and-trainer issue. It will depend on `specreg-spectrum` (eigenvectors) and burn.
+//! - [`SpectralPenalty`] ([`SpectralPenaltyConfig`]): the spectral regulariser of Nassar et al. (2020),
+//!   pulling a layer's activation-covariance eigenspectrum towards λ_n ∝ n^(−α) (PROTOCOL §1.2).
+//!   Eigenvectors are refreshed once per epoch from the full training set ([`SpectralPenalty::refresh`]);
+//!   each batch then costs one N × N matrix product.
+//! - [`JacobianPenalty`] ([`JacobianPenaltyConfig`]): the Jacobian regulariser of Hoffman, Roberts &
+//!   Yaida (2019), the paper's baseline (PROTOCOL §1.4), estimated with one forward-mode projection.
+//! - [`LayerSelection`]: last hidden layer, all of them, or a list.
+//!
+//! Both are usable alone: add `penalty.value(…)` to your loss.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use ndarray::Array2;
+//! use specreg_regularizer::SpectralPenaltyConfig;
+//!
+//! let device = Device::flex();
+//! let width = 32;
+//! let mut penalty = SpectralPenaltyConfig::new(2.0).with_tau(2).init(width)?;
+//! // Once per epoch: the layer's covariance over the training set (here: the identity).
+//! penalty.refresh(Array2::<f64>::eye(width).view(), &device)?;
+//! // Every batch: activations (batch × width) → a differentiable penalty.
+//! let hidden = Tensor::<2>::random([64, width], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+//! let penalty = penalty.value(hidden)?;
+//! // A flat spectrum decays too slowly for α = 1: the penalty is positive.
+//! assert!(penalty.value.into_scalar::<f32>() > 0.0);
+//! # Ok::<(), specreg_regularizer::PenaltyError>(())
+//! ```
+
+mod error;
+mod jacobian;
+mod spectral;
+
+pub use error::PenaltyError;
+pub use jacobian::{JacobianPenalty, JacobianPenaltyConfig};
+pub use spectral::{LayerSelection, PenaltyValue, SpectralPenalty, SpectralPenaltyConfig, penalty_of_eigenvalues, penalty_with_anchor};

@@ -23,15 +23,22 @@ pub struct Series {
     pub color: RGBColor,
     pub points: Vec<(f64, f64)>,
     pub dashed: bool,
+    /// When set, the area between `points` and these points (same x values) is shaded instead of
+    /// drawing a line: a mean ± s.d. band.
+    pub fill_to: Option<Vec<(f64, f64)>>,
 }
 
 impl Series {
     pub fn line(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
-        Series { label: Some(label.into()), color, points, dashed: false }
+        Series { label: Some(label.into()), color, points, dashed: false, fill_to: None }
+    }
+    /// A shaded band between `lower` and `upper` (no legend entry).
+    pub fn band(color: RGBColor, lower: Vec<(f64, f64)>, upper: Vec<(f64, f64)>) -> Self {
+        Series { label: None, color, points: lower, dashed: false, fill_to: Some(upper) }
     }
     /// A series without a legend entry.
     pub fn unlabelled(color: RGBColor, points: Vec<(f64, f64)>) -> Self {
-        Series { label: None, color, points, dashed: false }
+        Series { label: None, color, points, dashed: false, fill_to: None }
     }
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
@@ -124,7 +131,7 @@ pub fn draw_panels(path: &Path, title: &str, panels: &[Panel], columns: usize) -
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
 fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let points = panel.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| {
+    let points = panel.series.iter().flat_map(|s| s.points.iter().chain(s.fill_to.iter().flatten())).filter(|(x, y)| {
         x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0)
     });
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -187,6 +194,12 @@ where
             .copied()
             .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0))
             .collect();
+        if let Some(upper) = &s.fill_to {
+            let mut outline = points.clone();
+            outline.extend(upper.iter().rev().copied().filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0)));
+            chart.draw_series(std::iter::once(Polygon::new(outline, s.color.mix(0.18).filled())))?;
+            continue;
+        }
         let drawn = if s.dashed {
             chart.draw_series(DashedLineSeries::new(points, 8, 6, style))?
         } else {

@@ -47,3 +47,16 @@ fn to_faer_symmetric(m: ArrayView2<'_, f64>) -> Result<Mat<f64>> {
     }
     Ok(Mat::from_fn(r, r, |i, j| 0.5 * (m[(i, j)] + m[(j, i)])))
 }
+
+/// `L⁻¹` for the Cholesky factor `L` (lower triangular, `A = L Lᵀ`) of a symmetric positive-definite
+/// matrix: the whitening transform `x ↦ L⁻¹ x` turns covariance `A` into the identity.
+/// Fails (rather than returning garbage) when `A` is not positive definite.
+pub fn inverse_cholesky(matrix: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    let a = to_faer_symmetric(matrix)?;
+    let n = a.nrows();
+    let llt = a.llt(Side::Lower).map_err(|e| SpectrumError::Eigen(format!("Cholesky factorisation: {e:?} (matrix not positive definite)")))?;
+    let l = llt.L();
+    let mut inverse = Mat::<f64>::identity(n, n);
+    faer::linalg::triangular_solve::solve_lower_triangular_in_place(l, inverse.as_mut(), faer::Par::rayon(0));
+    Ok(Array2::from_shape_fn((n, n), |(i, j)| inverse[(i, j)]))
+}

@@ -44,7 +44,7 @@ pub mod simulate;
 
 pub use covariance::{CovarianceAccumulator, Precision, Sample, covariance};
 pub use cvpca::cross_validated_spectrum;
-pub use eigen::{Eigen, eigh, eigvalsh};
+pub use eigen::{Eigen, eigh, eigvalsh, inverse_cholesky};
 pub use error::{Result, SpectrumError};
 pub use layer::{Spectrum, SpectrumOptions, layer_spectrum, layer_spectrum_with};
 pub use powerlaw::{

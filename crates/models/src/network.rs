@@ -1,0 +1,64 @@
+//! What every model in this crate offers: logits with all hidden layers tapped, and a forward-mode
+//! Jacobian-vector product for the Jacobian regulariser.
+
+use burn::prelude::*;
+
+/// Logits together with every hidden representation, flattened to (batch × units): post-activation,
+/// post-BatchNorm or post-whitening where the model has those, and after pooling for conv blocks.
+#[derive(Debug, Clone)]
+pub struct HiddenForward {
+    pub hidden: Vec<Tensor<2>>,
+    pub logits: Tensor<2>,
+}
+
+/// Why a model cannot do what was asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error("the forward-mode Jacobian-vector product does not support {0}")]
+    TangentUnsupported(&'static str),
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+    #[error("tangent shape {tangent:?} differs from input shape {input:?}")]
+    TangentShape { input: [usize; 4], tangent: [usize; 4] },
+    #[error("safetensors file: {0}")]
+    Safetensors(String),
+}
+
+/// A classifier of image batches (batch × C × H × W, pixels in [0, 1]) whose hidden layers can be tapped.
+///
+/// Implemented by [`Mlp`](crate::Mlp), [`Cnn`](crate::Cnn) and the [`Model`](crate::Model) enum, so
+/// trainers and penalties work with any of them.
+pub trait Network {
+    /// Logits and every hidden layer.
+    fn forward_hidden(&self, images: Tensor<4>) -> HiddenForward;
+
+    /// Logits only.
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_hidden(images).logits
+    }
+
+    /// Logits and the directional derivative `J·v` of the logits with respect to the input along
+    /// `tangent` (same shape as `images`), propagated alongside the activations (forward mode).
+    /// Both outputs are differentiable with first-order autodiff, which is what the Jacobian penalty needs.
+    fn forward_tangent(&self, images: Tensor<4>, tangent: Tensor<4>) -> Result<(Tensor<2>, Tensor<2>), ModelError>;
+
+    /// Width (units) of every hidden layer, in the order of [`HiddenForward::hidden`].
+    fn hidden_widths(&self) -> Vec<usize>;
+
+    /// Whether evaluation uses batch statistics (whitening), which makes results depend on the
+    /// evaluation batch size.
+    fn uses_batch_statistics(&self) -> bool;
+}
+
+pub(crate) fn check_tangent(images: &Tensor<4>, tangent: &Tensor<4>) -> Result<(), ModelError> {
+    let (input, tangent) = (images.dims(), tangent.dims());
+    if input != tangent {
+        return Err(ModelError::TangentShape { input, tangent });
+    }
+    Ok(())
+}
+
+/// `tanh'(z)·t` from the output `y = tanh(z)`: `(1 − y²)·t`.
+pub(crate) fn tanh_tangent<const D: usize>(output: &Tensor<D>, tangent: Tensor<D>) -> Tensor<D> {
+    tangent * (output.clone().square().neg() + 1.0)
+}

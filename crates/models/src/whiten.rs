@@ -1,0 +1,78 @@
+//! Batch whitening (PROTOCOL §1.3): `y = L⁻¹ (x − mean)` with `L Lᵀ = X̃ᵀX̃/B + εI`, on batch
+//! statistics in training and evaluation alike.
+//!
+//! burn has no differentiable Cholesky, so the factor is computed on the host (f64, faer) and the
+//! gradient through Σ is supplied by a first-order surrogate: with `W = L⁻¹` and
+//! `Δ = Σ − stop_grad(Σ)` (exactly zero, but carrying Σ's gradient),
+//! `W_eff = W − Φ(W Δ Wᵀ) W`, where Φ keeps the lower triangle and halves the diagonal.
+//! `W_eff` equals `W` in value and has the derivative of `Σ ↦ chol(Σ)⁻¹`
+//! (`dW = −Φ(W dΣ Wᵀ) W`), so the whitened output is exact and its gradient is the true one.
+
+use burn::prelude::*;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Whitening of one hidden layer. No parameters.
+#[derive(Module, Debug)]
+pub struct Whiten {
+    #[module(skip)]
+    pub epsilon: f64,
+}
+
+/// Settings of a [`Whiten`] layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WhitenConfig {
+    /// Ridge added to the batch covariance (PROTOCOL: 1e-5).
+    pub epsilon: f64,
+}
+
+impl Default for WhitenConfig {
+    fn default() -> Self {
+        Self { epsilon: 1e-5 }
+    }
+}
+
+impl WhitenConfig {
+    pub fn init(&self) -> Whiten {
+        Whiten { epsilon: self.epsilon }
+    }
+}
+
+impl Whiten {
+    /// Whitens a batch (batch × units). A batch whose covariance cannot be factorised (non-finite
+    /// activations) yields NaN outputs, which the trainer reports as a non-finite loss.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let [batch, units] = x.dims();
+        let device = x.device();
+        let centred = x.clone() - x.mean_dim(0);
+        let sigma = centred.clone().transpose().matmul(centred.clone()) / batch as f64
+            + Tensor::<2>::eye(units, &device) * self.epsilon;
+        let values: Vec<f32> = sigma.clone().detach().into_data().try_into_vec_as::<f32>().unwrap_or_default();
+        let host = Array2::from_shape_fn((units, units), |(i, j)| f64::from(values[i * units + j]));
+        let inverse: Vec<f32> = match specreg_spectrum::inverse_cholesky(host.view()) {
+            Ok(w) => w.iter().map(|&v| v as f32).collect(),
+            Err(_) => vec![f32::NAN; units * units],
+        };
+        let w = Tensor::<2>::from_data(TensorData::new(inverse, [units, units]), &device);
+        let w_eff = if sigma.is_tracked() {
+            let delta = sigma.clone() - sigma.detach();
+            let a = w.clone().matmul(delta).matmul(w.clone().transpose());
+            w.clone() - (a * lower_half_mask(units, &device)).matmul(w)
+        } else {
+            w
+        };
+        centred.matmul(w_eff.transpose())
+    }
+}
+
+/// Φ's mask: 1 below the diagonal, ½ on it, 0 above.
+fn lower_half_mask(n: usize, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = (0..n * n)
+        .map(|k| match (k / n).cmp(&(k % n)) {
+            std::cmp::Ordering::Greater => 1.0,
+            std::cmp::Ordering::Equal => 0.5,
+            std::cmp::Ordering::Less => 0.0,
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [n, n]), device)
+}

@@ -1,0 +1,57 @@
+//! The Jacobian regulariser (Hoffman, Roberts & Yaida 2019; PROTOCOL §1.4): `λ_J · ½ ‖J‖²_F`,
+//! averaged over the batch, `J = ∂logits/∂input`.
+//!
+//! burn's autodiff is first-order, so the paper's double-backward estimator is unavailable. Instead
+//! `J·v` is computed in forward mode (a tangent propagated alongside the activations, see
+//! `specreg_models::Network::forward_tangent`) with one Gaussian `v ~ N(0, I)` per example:
+//! `E_v ‖J v‖² = tr(JᵀJ) = ‖J‖²_F`, an unbiased one-projection estimate that first-order autodiff can
+//! differentiate with respect to the weights.
+
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::PenaltyError;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct JacobianPenaltyConfig {
+    /// λ_J (the paper: 0.01).
+    #[config(default = 0.01)]
+    pub weight: f64,
+}
+
+impl JacobianPenaltyConfig {
+    pub fn init(&self) -> Result<JacobianPenalty, PenaltyError> {
+        if !(self.weight.is_finite() && self.weight >= 0.0) {
+            return Err(PenaltyError::Settings(format!("λ_J must be finite and ≥ 0, got {}", self.weight)));
+        }
+        Ok(JacobianPenalty { weight: self.weight })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JacobianPenalty {
+    weight: f64,
+}
+
+impl JacobianPenalty {
+    /// One standard-normal projection direction per example, from a ChaCha stream keyed by `seed`
+    /// (reproducible on every backend).
+    pub fn projection<const D: usize>(&self, shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let count = shape.iter().product();
+        let values: Vec<f32> = (0..count).map(|_| StandardNormal.sample(&mut rng)).collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    /// The per-batch estimate of ‖J‖²_F: the batch mean of ‖J v‖² (shape `[1]`).
+    pub fn frobenius_estimate(jv: Tensor<2>) -> Tensor<1> {
+        jv.square().sum_dim(1).mean()
+    }
+
+    /// `λ_J · ½ · mean ‖J v‖²`, to be added to the loss.
+    pub fn value(&self, jv: Tensor<2>) -> Tensor<1> {
+        Self::frobenius_estimate(jv) * (0.5 * self.weight)
+    }
+}

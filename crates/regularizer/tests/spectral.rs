@@ -1,0 +1,118 @@
+//! The spectral penalty against hand computation, its zero set and finite differences.
+
+use burn::prelude::*;
+use ndarray::Array2;
+use specreg_regularizer::*;
+
+fn device() -> Device {
+    Device::flex()
+}
+
+fn vector(values: &[f32]) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), &device())
+}
+
+fn value(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f64>()
+}
+
+#[test]
+fn penalty_equals_the_hand_computed_value() {
+    // Unsorted input: sorted it is [8, 4, 4, 1]; α = 1, τ = 1 → anchor c = 4·2 = 8, γ = c/(n+1).
+    // n = 2: λ/γ = 4·3/8 = 1.5 → 0.5² + 0.5 = 0.75;  n = 3: 1·4/8 = 0.5 → 0.5² = 0.25.
+    // β/N · (0.75 + 0.25) = 2/4 · 1.0 = 0.5.
+    let config = SpectralPenaltyConfig::new(2.0).with_tau(1);
+    let out = penalty_of_eigenvalues(vector(&[4.0, 1.0, 8.0, 4.0]), &config).unwrap();
+    assert!((value(out.value) - 0.5).abs() < 1e-6);
+    assert_eq!(out.batch_eigenvalues, vec![8.0, 4.0, 4.0, 1.0]);
+
+    // Non-positive estimates are skipped: only n = 2 counts (λ/γ = 2·3/8 = 0.75 → 0.0625), β/N = 1/4.
+    let config = SpectralPenaltyConfig::new(1.0).with_tau(1);
+    let out = penalty_of_eigenvalues(vector(&[8.0, 4.0, 2.0, -1.0]), &config).unwrap();
+    assert!((value(out.value) - 0.0625 / 4.0).abs() < 1e-7);
+
+    // α = 2 changes the target: n = 2: 2·9/(4·4) = 1.125 → 0.015625 + 0.125; n = 3: 1·16/16 = 1 → 0.
+    let config = SpectralPenaltyConfig::new(4.0).with_alpha(2.0).with_tau(1);
+    let out = penalty_of_eigenvalues(vector(&[8.0, 4.0, 2.0, 1.0]), &config).unwrap();
+    assert!((value(out.value) - (0.015625 + 0.125)).abs() < 1e-6);
+}
+
+#[test]
+fn penalty_vanishes_on_the_target_power_law() {
+    for alpha in [0.5, 1.0, 2.0] {
+        let lambda: Vec<f32> = (0..200).map(|n| (3.0 / ((n + 1) as f64).powf(alpha)) as f32).collect();
+        let config = SpectralPenaltyConfig::new(5.0).with_alpha(alpha);
+        let v = value(penalty_of_eigenvalues(vector(&lambda), &config).unwrap().value);
+        assert!(v < 1e-6, "α = {alpha}: penalty {v}"); // f32 rounding of λ̂
+    }
+    // A spectrum decaying faster than the target is penalised less than one decaying slower by as much.
+    let slow: Vec<f32> = (0..100).map(|n| 1.0 / ((n + 1) as f32).powf(0.8)).collect();
+    let fast: Vec<f32> = (0..100).map(|n| 1.0 / ((n + 1) as f32).powf(1.25)).collect();
+    let config = SpectralPenaltyConfig::new(1.0).with_tau(0);
+    let (slow, fast) = (value(penalty_of_eigenvalues(vector(&slow), &config).unwrap().value), value(penalty_of_eigenvalues(vector(&fast), &config).unwrap().value));
+    assert!(slow > fast, "hinge: slow decay {slow} should cost more than fast decay {fast}");
+}
+
+/// A batch of activations with a known covariance basis, and the penalty refreshed on it.
+fn setup(batch: usize, width: usize) -> (SpectralPenalty, Vec<f32>) {
+    let covariance = Array2::from_shape_fn((width, width), |(i, j)| if i == j { 1.0 / (i + 1) as f64 } else { 0.02 });
+    let mut penalty = SpectralPenaltyConfig::new(3.0).with_tau(1).init(width).unwrap();
+    penalty.refresh(covariance.view(), &device()).unwrap();
+    // Deterministic pseudo-random activations with column scales far apart (no ties in the sort).
+    let values = (0..batch * width)
+        .map(|k| {
+            let (i, j) = (k / width, k % width);
+            let noise = ((k as f64 * 12.9898).sin() * 43758.5453).fract() as f32;
+            noise * (1.5 / (j + 1) as f32) + 0.1 * i as f32 / batch as f32
+        })
+        .collect();
+    (penalty, values)
+}
+
+#[test]
+fn gradient_matches_finite_differences() {
+    let (batch, width) = (24, 6);
+    let (penalty, values) = setup(batch, width);
+    // The anchor carries no gradient, so finite differences hold it at its value at the base point.
+    let base = Tensor::<2>::from_data(TensorData::new(values.clone(), [batch, width]), &device());
+    let anchor = penalty.value(base).unwrap().batch_eigenvalues[penalty.config().tau];
+    let eval = |v: &[f32]| -> f64 {
+        let h = Tensor::<2>::from_data(TensorData::new(v.to_vec(), [batch, width]), &device());
+        let lambda = penalty.batch_eigenvalues(h).unwrap();
+        value(penalty_with_anchor(lambda, penalty.config(), Some(anchor)).unwrap().value)
+    };
+    let h = Tensor::<2>::from_data(TensorData::new(values.clone(), [batch, width]), &device().autodiff()).require_grad();
+    let grads = penalty.value(h.clone()).unwrap().value.backward();
+    let analytic: Vec<f32> = h.grad(&grads).unwrap().into_data().try_into_vec_as::<f32>().unwrap();
+    let step = 1e-2f32;
+    let mut checked = 0;
+    for k in (0..batch * width).step_by(7) {
+        let (mut plus, mut minus) = (values.clone(), values.clone());
+        plus[k] += step;
+        minus[k] -= step;
+        let numeric = (eval(&plus) - eval(&minus)) / (2.0 * f64::from(step));
+        let a = f64::from(analytic[k]);
+        assert!((a - numeric).abs() <= 2e-3 + 2e-2 * numeric.abs(), "entry {k}: autodiff {a}, finite difference {numeric}");
+        checked += 1;
+    }
+    assert!(checked > 15);
+    // The gradient is not trivially zero.
+    assert!(analytic.iter().any(|g| g.abs() > 1e-3));
+}
+
+#[test]
+fn invalid_use_is_a_typed_error() {
+    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_tau(10).init(8), Err(PenaltyError::Settings(_))));
+    assert!(matches!(SpectralPenaltyConfig::new(-1.0).init(50), Err(PenaltyError::Settings(_))));
+    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_alpha(f64::NAN).init(50), Err(PenaltyError::Settings(_))));
+    let penalty = SpectralPenaltyConfig::new(1.0).with_tau(1).init(4).unwrap();
+    let h = Tensor::<2>::ones([8, 4], &device());
+    assert!(matches!(penalty.value(h), Err(PenaltyError::NoEigenvectors)));
+    let (penalty, _) = setup(8, 4);
+    assert!(matches!(penalty.value(Tensor::<2>::ones([8, 5], &device())), Err(PenaltyError::Shape { .. })));
+    // Constant activations: every λ̂ is 0, so the anchor is degenerate.
+    assert!(matches!(penalty.value(Tensor::<2>::ones([8, 4], &device())), Err(PenaltyError::Anchor { .. })));
+    assert!(matches!(LayerSelection::Indices(vec![3]).resolve(3), Err(PenaltyError::Settings(_))));
+    assert_eq!(LayerSelection::All.resolve(3).unwrap(), vec![0, 1, 2]);
+    assert_eq!(LayerSelection::Last.resolve(3).unwrap(), vec![2]);
+}
