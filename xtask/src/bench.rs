@@ -23,6 +23,15 @@ pub enum BenchCommand {
         #[command(flatten)]
         data: crate::data::DataDirArg,
     },
+    /// Training steps (E1 with and without the spectral penalty, the MNIST CNN) against PyTorch's
+    /// figures, and the E1 epoch time on full MNIST.
+    Train {
+        /// Skip the full-MNIST epochs (steps only).
+        #[arg(long)]
+        steps_only: bool,
+        #[command(flatten)]
+        data: crate::data::DataDirArg,
+    },
     /// Covariance of ROWS × COLS f32 activations and eigendecomposition of the COLS × COLS result.
     Spectrum {
         #[arg(long, default_value_t = 60_000)]
@@ -36,6 +45,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Spectrum { rows, cols } => spectrum(rows, cols),
         BenchCommand::Attacks { images, batch_size, data } => attacks(images, batch_size, &data.resolve())?,
+        BenchCommand::Train { steps_only, data } => crate::bench_train::train(steps_only, &data.resolve())?,
     }
     Ok(ExitCode::SUCCESS)
 }

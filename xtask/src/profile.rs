@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::training::TrainingSettings;
 use crate::experiments::{t1::T1Config, t2::T2Config};
 
 /// Everything `reproduce` needs to know about sizes and settings.
@@ -16,6 +17,23 @@ pub struct Profile {
     pub description: String,
     pub t1: T1Config,
     pub t2: T2Config,
+    /// Training experiments; one left out of a profile is reported as "not in this profile".
+    #[serde(default)]
+    pub e1: Option<TrainingSettings>,
+    #[serde(default)]
+    pub e2_mlp: Option<TrainingSettings>,
+    #[serde(default)]
+    pub e2_cnn: Option<TrainingSettings>,
+    #[serde(default)]
+    pub e3_mlp: Option<TrainingSettings>,
+    #[serde(default)]
+    pub e3_cnn: Option<TrainingSettings>,
+    #[serde(default)]
+    pub s1: Option<TrainingSettings>,
+    #[serde(default)]
+    pub s2: Option<TrainingSettings>,
+    #[serde(default)]
+    pub s3: Option<TrainingSettings>,
 }
 
 impl Profile {
@@ -40,6 +58,12 @@ impl Profile {
         let t2 = &self.t2;
         if t2.grid_points < 4 || t2.features < 4 || t2.features % 2 != 0 || t2.alphas.is_empty() || t2.directions == 0 {
             bail!("t2 needs grid_points ≥ 4, an even number of features ≥ 4, some alphas and directions; got {t2:?}");
+        }
+        let sections = [("e1", &self.e1), ("e2_mlp", &self.e2_mlp), ("e2_cnn", &self.e2_cnn), ("e3_mlp", &self.e3_mlp), ("e3_cnn", &self.e3_cnn), ("s1", &self.s1), ("s2", &self.s2), ("s3", &self.s3)];
+        for (name, section) in sections {
+            if let Some(settings) = section {
+                settings.validate().with_context(|| format!("section {name}"))?;
+            }
         }
         Ok(())
     }

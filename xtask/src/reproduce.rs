@@ -14,60 +14,123 @@ use clap::Args;
 use serde_json::json;
 
 use crate::data::DataDirArg;
-use crate::experiments::{ExperimentDir, t1, t2};
+use crate::experiments::training::{self, Family, TrainingSettings};
+use crate::experiments::{ExperimentDir, claims, e1, e2, e3, supplementary, t1, t2, training_report};
 use crate::profile::{Profile, workspace_root};
 
-/// Every experiment of PROTOCOL.md §2, in the order they run; `None` marks one not implemented yet.
-const EXPERIMENTS: [(&str, Option<Implemented>); 11] = [
-    ("E1", None),
-    ("E2-MLP", None),
-    ("E2-CNN", None),
-    ("E3-MLP", None),
-    ("E3-CNN", None),
-    ("S1", None),
-    ("S2", None),
-    ("S3", None),
-    ("T1", Some(Implemented::T1)),
-    ("T2", Some(Implemented::T2)),
-    ("C-summary", None),
+/// Every experiment of PROTOCOL.md §2, in the order they run.
+const EXPERIMENTS: [Experiment; 10] = [
+    Experiment::E1,
+    Experiment::E2Mlp,
+    Experiment::E2Cnn,
+    Experiment::E3Mlp,
+    Experiment::E3Cnn,
+    Experiment::S1,
+    Experiment::S2,
+    Experiment::S3,
+    Experiment::T1,
+    Experiment::T2,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Implemented {
+enum Experiment {
+    E1,
+    E2Mlp,
+    E2Cnn,
+    E3Mlp,
+    E3Cnn,
+    S1,
+    S2,
+    S3,
     T1,
     T2,
 }
 
-impl Implemented {
-    fn config(self, profile: &Profile) -> serde_json::Value {
+impl Experiment {
+    fn id(self) -> &'static str {
         match self {
-            Implemented::T1 => serde_json::to_value(&profile.t1),
-            Implemented::T2 => serde_json::to_value(&profile.t2),
+            Experiment::E1 => "E1",
+            Experiment::E2Mlp => "E2-MLP",
+            Experiment::E2Cnn => "E2-CNN",
+            Experiment::E3Mlp => "E3-MLP",
+            Experiment::E3Cnn => "E3-CNN",
+            Experiment::S1 => "S1",
+            Experiment::S2 => "S2",
+            Experiment::S3 => "S3",
+            Experiment::T1 => "T1",
+            Experiment::T2 => "T2",
         }
-        .expect("configs serialise")
     }
-    fn run(self, profile: &Profile, dir: &ExperimentDir) -> Result<()> {
+
+    /// The profile's settings of a training experiment (`None`: not in this profile).
+    fn training_settings(self, profile: &Profile) -> Option<&TrainingSettings> {
         match self {
-            Implemented::T1 => t1::run(&profile.t1, dir),
-            Implemented::T2 => t2::run(&profile.t2, dir),
+            Experiment::E1 => profile.e1.as_ref(),
+            Experiment::E2Mlp => profile.e2_mlp.as_ref(),
+            Experiment::E2Cnn => profile.e2_cnn.as_ref(),
+            Experiment::E3Mlp => profile.e3_mlp.as_ref(),
+            Experiment::E3Cnn => profile.e3_cnn.as_ref(),
+            Experiment::S1 => profile.s1.as_ref(),
+            Experiment::S2 => profile.s2.as_ref(),
+            Experiment::S3 => profile.s3.as_ref(),
+            Experiment::T1 | Experiment::T2 => None,
         }
     }
+
+    fn is_training(self) -> bool {
+        !matches!(self, Experiment::T1 | Experiment::T2)
+    }
+
+    /// The configuration recorded in the manifest; `None` when the profile leaves the experiment out.
+    fn config(self, profile: &Profile) -> Option<serde_json::Value> {
+        match self {
+            Experiment::T1 => Some(serde_json::to_value(&profile.t1).expect("configs serialise")),
+            Experiment::T2 => Some(serde_json::to_value(&profile.t2).expect("configs serialise")),
+            _ => self.training_settings(profile).map(|s| serde_json::to_value(s).expect("configs serialise")),
+        }
+    }
+
+    fn training<'a>(self, settings: &'a TrainingSettings) -> training::Experiment<'a> {
+        match self {
+            Experiment::E1 => e1::experiment(settings),
+            Experiment::E2Mlp => e2::experiment("E2-MLP", Family::Mlp, settings),
+            Experiment::E2Cnn => e2::experiment("E2-CNN", Family::Cnn, settings),
+            Experiment::E3Mlp => e3::experiment("E3-MLP", Family::Mlp, settings),
+            Experiment::E3Cnn => e3::experiment("E3-CNN", Family::Cnn, settings),
+            Experiment::S1 => supplementary::s1(settings),
+            Experiment::S2 => supplementary::s2(settings),
+            Experiment::S3 => supplementary::s3(settings),
+            Experiment::T1 | Experiment::T2 => unreachable!("theory experiments do not train"),
+        }
+    }
+
+    /// Runs the experiment into `dir` (tables only); returns the datasets' outcomes.
+    fn run(self, profile: &Profile, dir: &ExperimentDir, data_dir: &Path) -> Result<Vec<training::DatasetOutcome>> {
+        match self {
+            Experiment::T1 => t1::run(&profile.t1, dir).map(|()| Vec::new()),
+            Experiment::T2 => t2::run(&profile.t2, dir).map(|()| Vec::new()),
+            _ => {
+                let settings = self.training_settings(profile).expect("checked by the caller");
+                self.training(settings).run(dir, data_dir)
+            }
+        }
+    }
+
     fn figures(self, dir: &ExperimentDir) -> Result<()> {
         match self {
-            Implemented::T1 => t1::figures(dir),
-            Implemented::T2 => t2::figures(dir),
+            Experiment::T1 => t1::figures(dir),
+            Experiment::T2 => t2::figures(dir),
+            _ => training_report::figures(dir, self.id()),
         }
     }
+
     fn summary(self, dir: &ExperimentDir) -> Result<String> {
         match self {
-            Implemented::T1 => t1::summary(dir),
-            Implemented::T2 => t2::summary(dir),
+            Experiment::T1 => t1::summary(dir),
+            Experiment::T2 => t2::summary(dir),
+            _ => training_report::summary(dir),
         }
     }
-}
-
-fn experiment_ids() -> impl Iterator<Item = (&'static str, Option<Implemented>)> {
-    EXPERIMENTS.into_iter().filter(|(id, _)| *id != "C-summary")
 }
 
 #[derive(Args)]
@@ -91,49 +154,54 @@ pub struct ReproduceArgs {
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let profile = Profile::load(&args.profile)?;
     if args.backend != "flex" {
-        bail!("backend {:?} is not available in this build; only `flex` is", args.backend);
+        bail!("backend {:?} is not available in this build; only `flex` (burn's pure-Rust CPU backend) is", args.backend);
     }
-    let selected: Vec<(&str, Option<Implemented>)> = if args.only.is_empty() {
-        experiment_ids().collect()
+    let selected: Vec<Experiment> = if args.only.is_empty() {
+        EXPERIMENTS.to_vec()
     } else {
         let mut chosen = Vec::new();
         for name in &args.only {
-            let found = experiment_ids().find(|(id, _)| id.eq_ignore_ascii_case(name.trim()));
-            match found {
-                Some((id, None)) => bail!("{id} is not implemented yet; implemented: {}", implemented_ids().join(", ")),
-                Some(entry) => chosen.push(entry),
-                None => bail!("unknown experiment {name:?}; known: {}", experiment_ids().map(|e| e.0).collect::<Vec<_>>().join(", ")),
+            match EXPERIMENTS.into_iter().find(|e| e.id().eq_ignore_ascii_case(name.trim())) {
+                Some(e) => chosen.push(e),
+                None => bail!("unknown experiment {name:?}; known: {}", EXPERIMENTS.map(|e| e.id()).join(", ")),
             }
         }
         chosen
     };
     let data_dir = args.data.resolve();
     println!("reproduce: profile {} ({}), output {}, data {}", profile.name, profile.description, args.out.display(), data_dir.display());
-    for (id, implemented) in &selected {
-        let Some(experiment) = implemented else {
-            println!("{id:<7} not implemented yet (skipped)");
+    for experiment in selected {
+        let id = experiment.id();
+        let Some(config) = experiment.config(&profile) else {
+            println!("{id:<7} not in profile {} (skipped)", profile.name);
             continue;
         };
         let dir = ExperimentDir::new(&args.out, id);
-        let config = experiment.config(&profile);
         if finished_with(&dir, &config) {
             println!("{id:<7} finished earlier with this configuration (skipped; delete {} to rerun)", dir.manifest().display());
             continue;
         }
-        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!("{id}: running"));
-        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
         let start = Instant::now();
         let started_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let outcome = experiment.run(&profile, &dir).and_then(|()| experiment.figures(&dir));
-        spinner.finish_and_clear();
-        outcome.with_context(|| format!("experiment {id}"))?;
+        let spinner = (!experiment.is_training()).then(|| {
+            let s = indicatif::ProgressBar::new_spinner().with_message(format!("{id}: running"));
+            s.enable_steady_tick(std::time::Duration::from_millis(200));
+            s
+        });
+        let outcome = experiment.run(&profile, &dir, &data_dir).and_then(|datasets| experiment.figures(&dir).map(|()| datasets));
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let datasets = outcome.with_context(|| format!("experiment {id}"))?;
         let seconds = start.elapsed().as_secs_f64();
+        let complete = datasets.iter().all(|d| d.status == "ran");
         let manifest = json!({
             "experiment": id,
             "profile": profile.name,
             "config": config,
-            "backend": "cpu: ndarray + faer (theory experiment, no training)",
-            "datasets": {},
+            "complete": complete,
+            "backend": if experiment.is_training() { "burn 0.22 flex (pure-Rust CPU), f32" } else { "cpu: ndarray + faer (theory experiment, no training)" },
+            "datasets": datasets,
             "git_revision": git_revision(),
             "specreg_version": env!("CARGO_PKG_VERSION"),
             "started_at_unix": started_at,
@@ -159,9 +227,10 @@ pub struct FiguresArgs {
 /// Redraws every figure (and SUMMARY.md) from the tables, without recomputing anything.
 pub fn figures(args: FiguresArgs) -> Result<ExitCode> {
     let mut drawn = 0;
-    for (id, implemented) in experiment_ids() {
+    for experiment in EXPERIMENTS {
+        let id = experiment.id();
         let dir = ExperimentDir::new(&args.results, id);
-        if let (Some(experiment), true) = (implemented, dir.manifest().is_file()) {
+        if dir.manifest().is_file() {
             experiment.figures(&dir).with_context(|| format!("figures of {id}"))?;
             println!("{id:<7} figures redrawn from {}", dir.root.join("tables").display());
             drawn += 1;
@@ -174,47 +243,41 @@ pub fn figures(args: FiguresArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn implemented_ids() -> Vec<&'static str> {
-    experiment_ids().filter(|(_, i)| i.is_some()).map(|(id, _)| id).collect()
-}
-
 fn finished_with(dir: &ExperimentDir, config: &serde_json::Value) -> bool {
     std::fs::read_to_string(dir.manifest())
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|m| m.get("config") == Some(config))
+        .is_some_and(|m| m.get("config") == Some(config) && m.get("complete").and_then(|c| c.as_bool()).unwrap_or(true))
 }
 
 /// SUMMARY.md: the claims of PROTOCOL §3 and what each experiment measured, from the tables alone.
 fn write_summary(out: &Path) -> Result<()> {
     let mut text = String::from("# specreg reproduction summary\n\n");
     text += &format!("Code version {}. Each section is rebuilt from `<experiment>/tables/*.parquet`.\n\n", git_revision());
-    text += "## Claims (PROTOCOL §3)\n\n| claim | status |\n|---|---|\n";
-    for (claim, needs) in [
-        ("C1 vanilla hidden layers do not follow 1/n", "E1–E3"),
-        ("C2 SpecReg moves regularised layers towards 1/n", "E1–E3"),
-        ("C3 E1: SpecReg more robust than vanilla under FGSM and PGD", "E1"),
-        ("C4 E2: last-layer SpecReg helps little; whitening removes the gain", "E2-MLP, E2-CNN"),
-        ("C5 E3: all-layer SpecReg gains robustness, like Jacobian regularisation", "E3-MLP, E3-CNN"),
-    ] {
-        text += &format!("| {claim} | not measured: needs {needs}; training experiments are not implemented yet |\n");
-    }
+    text += &claims::section(out)?;
     text += "\n## Experiments\n\n";
-    for (id, implemented) in experiment_ids() {
+    for experiment in EXPERIMENTS {
+        let id = experiment.id();
         let dir = ExperimentDir::new(out, id);
-        match implemented {
-            None => text += &format!("### {id}\n\nNot implemented yet.\n\n"),
-            Some(experiment) if dir.manifest().is_file() => {
-                let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.manifest())?)?;
-                text += &format!(
-                    "### {id}\n\nProfile `{}`, {:.1} s. Figures: `{id}/figures/`.\n\n{}\n",
-                    manifest["profile"].as_str().unwrap_or("?"),
-                    manifest["wall_seconds"].as_f64().unwrap_or(f64::NAN),
-                    experiment.summary(&dir)?
-                );
-            }
-            Some(_) => text += &format!("### {id}\n\nNot run (use `cargo xtask reproduce --only {id}`).\n\n"),
+        if !dir.manifest().is_file() {
+            text += &format!("### {id}\n\nNot run (not in the profile used, or not finished; `cargo xtask reproduce --only {id}`).\n\n");
+            continue;
         }
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.manifest())?)?;
+        text += &format!(
+            "### {id}\n\nProfile `{}`, {:.1} s, backend {}. Figures: `{id}/figures/`.\n\n",
+            manifest["profile"].as_str().unwrap_or("?"),
+            manifest["wall_seconds"].as_f64().unwrap_or(f64::NAN),
+            manifest["backend"].as_str().unwrap_or("?"),
+        );
+        for d in manifest["datasets"].as_array().into_iter().flatten() {
+            if d["status"].as_str() != Some("ran") {
+                text += &format!("- {}: {}\n", d["dataset"].as_str().unwrap_or("?"), d["status"].as_str().unwrap_or("?"));
+            }
+        }
+        let has_runs = !experiment.is_training() || dir.table("training").is_file();
+        text += &if has_runs { experiment.summary(&dir)? } else { "No runs.\n".into() };
+        text += "\n";
     }
     specreg_report::write_atomically(&out.join("SUMMARY.md"), |tmp| {
         std::fs::write(tmp, &text).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })

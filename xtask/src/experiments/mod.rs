@@ -4,8 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod claims;
+pub mod e1;
+pub mod e2;
+pub mod e3;
+pub mod supplementary;
 pub mod t1;
 pub mod t2;
+pub mod training;
+pub mod training_report;
 
 /// The output directory of one experiment: `OUT/<id>/{tables,figures}`.
 pub struct ExperimentDir {

@@ -1,0 +1,169 @@
+//! `cargo xtask reproduce --profile smoke` end to end on real MNIST (from `$SPECREG_DATA_DIR`): every
+//! table, figure, model and manifest; resuming after an interruption; re-plotting from tables.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use specreg_report::tables;
+
+const TRAINING: [&str; 8] = ["E1", "E2-MLP", "E2-CNN", "E3-MLP", "E3-CNN", "S1", "S2", "S3"];
+
+fn data_dir() -> PathBuf {
+    specreg_data::locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref())
+}
+
+fn xtask(args: &[&str]) -> anyhow::Result<std::process::ExitCode> {
+    xtask::run(std::iter::once("xtask").chain(args.iter().copied()))
+}
+
+fn reproduce(out: &Path, extra: &[&str]) {
+    let data = data_dir();
+    let mut args = vec!["reproduce", "--profile", "smoke", "--out", out.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+    args.extend(extra);
+    xtask(&args).unwrap_or_else(|e| panic!("reproduce {extra:?}: {e:#}"));
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).modified().unwrap()
+}
+
+/// Variants of each smoke experiment (one seed).
+fn variant_count(id: &str) -> usize {
+    match id {
+        "E1" | "S1" | "S2" | "S3" => 2,
+        "E2-MLP" | "E2-CNN" => 4,
+        _ => 3,
+    }
+}
+
+fn check_training_experiment(out: &Path, id: &str) {
+    let dir = out.join(id);
+    let t = |name: &str| dir.join("tables").join(format!("{name}.parquet"));
+    let training = tables::read_training(&t("training")).unwrap();
+    let variants = variant_count(id);
+    assert_eq!(training.len(), variants * 2, "{id}: 2 epochs per variant");
+    for r in &training {
+        assert!(r.loss.is_finite() && r.loss > 0.0 && r.penalty >= 0.0 && r.seconds >= 0.0, "{id}: {r:?}");
+        assert!((0.0..=1.0).contains(&r.train_acc) && (0.0..=1.0).contains(&r.test_acc), "{id}: {r:?}");
+        assert!(r.experiment.starts_with(id) && (1..=2).contains(&r.epoch));
+    }
+    // Smoke training is short, but unregularised runs learn something: above chance (10 %).
+    for r in training.iter().filter(|r| r.epoch == 2 && r.variant.starts_with("Vanilla")) {
+        assert!(r.test_acc > 0.15, "{id}: {r:?}");
+    }
+
+    let spectra = tables::read_spectra(&t("spectra")).unwrap();
+    assert!(spectra.iter().all(|r| r.eigenvalue.is_finite() && r.eigenvalue > -1e-6 && r.rank >= 1), "{id}: spectra");
+    for split in ["test", "train"] {
+        assert!(spectra.iter().any(|r| r.split == split), "{id}: no {split} spectra");
+    }
+    let fits = tables::read_fits(&t("fits")).unwrap();
+    assert!(!fits.is_empty() && fits.iter().all(|f| f.alpha_hat.is_finite() && (0.0..=1.0).contains(&f.r2) && f.rank_min == 11), "{id}: {fits:?}");
+
+    let robustness = tables::read_robustness(&t("robustness")).unwrap();
+    assert_eq!(robustness.len(), variants * 2 * 3, "{id}: FGSM and PGD at 3 ε per variant");
+    for r in &robustness {
+        assert!((0.0..=1.0).contains(&r.accuracy) && r.n_examples == 100, "{id}: {r:?}");
+        assert!(r.max_perturbation <= r.epsilon + 1e-5 && r.min_pixel >= 0.0 && r.max_pixel <= 1.0, "{id}: {r:?}");
+    }
+    let clean: Vec<f64> = robustness.iter().filter(|r| r.epsilon == 0.0).map(|r| r.accuracy).collect();
+    let attacked: Vec<f64> = robustness.iter().filter(|r| r.epsilon == 0.3).map(|r| r.accuracy).collect();
+    assert!(attacked.iter().sum::<f64>() < clean.iter().sum::<f64>(), "{id}: attacks at ε = 0.3 should lower accuracy");
+    let sanity = tables::read_sanity(&t("sanity")).unwrap();
+    assert!(sanity.len() >= variants * 4, "{id}: {} sanity rows", sanity.len());
+
+    let panels = fits.iter().map(|f| (&f.experiment, &f.layer)).collect::<std::collections::BTreeSet<_>>().len() as u32;
+    let columns = if panels >= 3 { 3 } else { panels };
+    assert_eq!(png_size(&dir.join("figures/spectra.png")), (640 * columns, 480 * panels.div_ceil(columns) + 48), "{id}");
+    assert_eq!(png_size(&dir.join("figures/robustness.png")), (1280, 528), "{id}");
+    assert_eq!(png_size(&dir.join("figures/training.png")).0, 640, "{id}");
+
+    let models = std::fs::read_dir(dir.join("models")).unwrap().count();
+    assert_eq!(models, variants, "{id}: one safetensors file per MNIST run");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["profile"], "smoke");
+    let mnist = manifest["datasets"].as_array().unwrap().iter().find(|d| d["dataset"] == "mnist").unwrap();
+    assert_eq!(mnist["status"], "ran");
+    assert!(mnist["checksums"].as_object().unwrap().values().all(|v| v.as_str().unwrap().starts_with("OK")), "{mnist}");
+    if id.ends_with("CNN") && !data_dir().join("cifar10").exists() {
+        let cifar = manifest["datasets"].as_array().unwrap().iter().find(|d| d["dataset"] == "cifar10").unwrap();
+        assert!(cifar["status"].as_str().unwrap().contains("cargo xtask data fetch cifar10"), "{cifar}");
+    }
+}
+
+#[test]
+fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
+    let out = tempfile::tempdir().unwrap();
+    reproduce(out.path(), &[]);
+    for id in TRAINING {
+        check_training_experiment(out.path(), id);
+    }
+
+    // Theory experiments.
+    let spectra = tables::read_spectra(&out.path().join("T1/tables/spectra.parquet")).unwrap();
+    assert_eq!(spectra.len(), 2 * 6 * 120);
+    assert_eq!(png_size(&out.path().join("T1/figures/random_network_spectra.png")), (1280, 528));
+    let fits = tables::read_fits(&out.path().join("T2/tables/fits.parquet")).unwrap();
+    for f in &fits {
+        let alpha: f64 = f.variant.trim_start_matches("alpha=").parse().unwrap();
+        assert!((f.alpha_hat - alpha).abs() < 0.25 * alpha.max(1.0), "{f:?}");
+    }
+    assert_eq!(png_size(&out.path().join("T2/figures/smoothness_projections.png")), (1920, 1008));
+
+    let summary = std::fs::read_to_string(out.path().join("SUMMARY.md")).unwrap();
+    for needle in ["| C1 ", "| C2 ", "| C3 ", "| C4 ", "| C5 ", "### E1", "### E3-CNN", "Attack sanity checks", "| layer06 |"] {
+        assert!(summary.contains(needle), "SUMMARY.md lacks {needle:?}:\n{summary}");
+    }
+    assert!(!summary.contains("not measured ("), "every claim has data in the smoke profile:\n{summary}");
+
+    // Rerun: everything finished, nothing is redone.
+    let table = out.path().join("E1/tables/training.parquet");
+    let before = modified(&table);
+    reproduce(out.path(), &[]);
+    assert_eq!(modified(&table), before, "a finished experiment was redone");
+
+    // Interrupted E1 (killed while training its SpecReg run): the finished Vanilla run is kept,
+    // the missing run is trained, the experiment completes.
+    let runs = out.path().join("E1/runs/mnist");
+    let vanilla = runs.join("Vanilla-b0-s0.json");
+    let specreg = runs.join("SpecReg-b2-s0.json");
+    let vanilla_time = modified(&vanilla);
+    std::fs::remove_file(out.path().join("E1/manifest.json")).unwrap();
+    std::fs::remove_file(&specreg).unwrap();
+    reproduce(out.path(), &["--only", "E1"]);
+    assert_eq!(modified(&vanilla), vanilla_time, "the finished run was redone");
+    assert!(specreg.is_file() && out.path().join("E1/manifest.json").is_file());
+    check_training_experiment(out.path(), "E1");
+
+    // Figures redraw from the tables alone.
+    std::fs::remove_file(out.path().join("E2-MLP/figures/spectra.png")).unwrap();
+    xtask(&["figures", "--results", out.path().to_str().unwrap()]).unwrap();
+    assert_eq!(png_size(&out.path().join("E2-MLP/figures/spectra.png")), (1920, 528));
+}
+
+#[test]
+fn unknown_experiments_and_bad_profiles_are_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    let unknown = xtask(&["reproduce", "--profile", "smoke", "--only", "E9", "--out", out_s]).unwrap_err();
+    assert!(unknown.to_string().contains("unknown experiment"), "{unknown}");
+    let backend = xtask(&["reproduce", "--profile", "smoke", "--backend", "cuda", "--out", out_s]).unwrap_err();
+    assert!(backend.to_string().contains("not available"), "{backend}");
+
+    let smoke = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/smoke.json")).unwrap();
+    for (from, to, needle) in [("\"width\": 120", "\"width\": 0", "width"), ("\"epochs\": 2", "\"epochs\": 0", "epochs"), ("\"learning_rate\"", "\"learning_rat\"", "unknown field")] {
+        let bad = out.path().join("bad.json");
+        assert!(smoke.contains(from), "{from}");
+        std::fs::write(&bad, smoke.replacen(from, to, 1)).unwrap();
+        let refused = xtask(&["reproduce", "--profile", bad.to_str().unwrap(), "--out", out_s]).unwrap_err();
+        assert!(format!("{refused:#}").contains(needle), "{refused:#}");
+    }
+    assert!(!out.path().join("SUMMARY.md").exists(), "nothing written for an invalid profile");
+}

@@ -1,0 +1,93 @@
+//! `cargo xtask bench train`: the cost of one training step, against PyTorch 2.15 on the same 2-core
+//! machine (figures from the models issue), and the E1 epoch time on full MNIST.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use specreg_models::{CnnConfig, MlpConfig, Model, ModelConfig, Network};
+use specreg_regularizer::{SpectralPenalty, SpectralPenaltyConfig};
+use specreg_spectrum::CovarianceAccumulator;
+use specreg_train::{SpectralSettings, TrainConfig, TrainOptions, host_matrix, train as run_training};
+
+/// PyTorch 2.15, 2 cores: E1 step without / with the spectral penalty, CNN step (seconds).
+const TORCH_E1_S: f64 = 0.19;
+const TORCH_E1_SPECREG_S: f64 = 0.68;
+const TORCH_CNN_S: f64 = 0.27;
+
+pub fn train(steps_only: bool, data_dir: &std::path::Path) -> Result<()> {
+    let device = Device::flex();
+    println!("training-step benchmark, burn 0.22 flex backend (median of 5 steps after 2 warm-up steps)");
+    let e1 = ModelConfig::Mlp(MlpConfig::new(784, vec![2000], 10).with_batch_norm(true));
+    let cnn = ModelConfig::Cnn(CnnConfig::mnist());
+    let plain = step_time(&e1, 3500, None, &device)?;
+    let specreg = step_time(&e1, 3500, Some(SpectralPenaltyConfig::new(5.0)), &device)?;
+    let conv = step_time(&cnn, 1000, None, &device)?;
+    for (what, secs, torch) in [
+        ("E1 step, batch 3500", plain, TORCH_E1_S),
+        ("E1 step + SpecReg, batch 3500", specreg, TORCH_E1_SPECREG_S),
+        ("CNN step, batch 1000", conv, TORCH_CNN_S),
+    ] {
+        println!("{what:<32} {secs:>6.3} s   PyTorch {torch:.2} s   ratio {:.2}", secs / torch);
+    }
+    if steps_only {
+        return Ok(());
+    }
+    let mnist = specreg_data::load_mnist(data_dir)?;
+    println!("E1 epoch on full MNIST (60,000 images, batch 3500, incl. eigenvector refresh and test evaluation):");
+    for (name, spectral) in [("Vanilla", None), ("SpecReg β=5", Some(SpectralSettings::new(SpectralPenaltyConfig::new(5.0))))] {
+        let config = TrainConfig::new(1, 3500, 1e-3, 0).with_spectral(spectral);
+        let started = Instant::now();
+        let trained = run_training(&e1, &config, &mnist.train, &mnist.test, &TrainOptions::new(device.clone()))?;
+        println!("  {name:<12} {:>6.1} s (epoch), {:.1} s with setup; test accuracy after 1 epoch {:.4}", trained.history[0].seconds, started.elapsed().as_secs_f64(), trained.history[0].test_accuracy);
+    }
+    Ok(())
+}
+
+/// Median seconds of one optimiser step (forward, penalty, backward, AMSGrad update).
+fn step_time(config: &ModelConfig, batch: usize, spectral: Option<SpectralPenaltyConfig>, device: &Device) -> Result<f64> {
+    let autodiff = device.clone().autodiff();
+    let mut model: Model = config.init_seeded(&autodiff, 0)?;
+    let shape = match config {
+        ModelConfig::Mlp(_) => [batch, 1, 28, 28],
+        ModelConfig::Cnn(c) => [batch, c.input[0], c.input[1], c.input[2]],
+    };
+    let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), &autodiff);
+    let y = Tensor::<1, Int>::from_data(TensorData::new((0..batch as i64).map(|k| k % 10).collect::<Vec<_>>(), [batch]), &autodiff);
+    let mut penalty: Option<SpectralPenalty> = None;
+    if let Some(p) = spectral {
+        let width = *model.hidden_widths().last().expect("a hidden layer");
+        let mut acc = CovarianceAccumulator::new(width);
+        acc.update(host_matrix(model.valid().forward_hidden(x.clone().to_device(device)).hidden.pop().expect("hidden")).view())?;
+        let mut pen = p.init(width)?;
+        pen.refresh(acc.covariance()?.view(), &autodiff)?;
+        penalty = Some(pen);
+    }
+    let mut optimizer = AdamConfig::new().with_amsgrad(true).with_epsilon(1e-8).init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let mut times = Vec::new();
+    for k in 0..7 {
+        let started = Instant::now();
+        let out = model.forward_hidden(x.clone());
+        let mut loss = loss_fn.forward(out.logits, y.clone());
+        if let Some(p) = &penalty {
+            loss = loss + p.value(out.hidden.last().expect("hidden").clone())?.value;
+        }
+        let _ = loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model, grads);
+        // Wait for the update to finish before stopping the clock.
+        let _ = match &model {
+            Model::Mlp(m) => m.readout.bias.as_ref().map(|b| b.val().into_data()),
+            Model::Cnn(c) => c.readout.bias.as_ref().map(|b| b.val().into_data()),
+        };
+        if k >= 2 {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}

@@ -1,0 +1,487 @@
+//! What every training experiment shares (E1–E3, S1–S3): train each variant and seed, measure the
+//! spectra of every hidden layer and the robustness under FGSM and PGD, and keep one result file per
+//! run so that an interrupted `reproduce` never redoes a finished run.
+//!
+//! Layout under `OUT/<id>/`: `runs/<dataset>/<run>.json` (every table row of one finished run, with
+//! its configuration), `checkpoints/<dataset>/<run>/` (per-epoch checkpoints of the run in progress),
+//! `models/<dataset>-<run>.safetensors` (PyTorch names), and the tables assembled from all runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use specreg_attacks::{Attack, Norm, StepSize, Sweep, run_sweep};
+use specreg_data::{DatasetId, Split, verify::verify_dataset};
+use specreg_models::{CnnConfig, MlpConfig, ModelConfig, Network, Standardize, to_safetensors};
+use specreg_regularizer::{JacobianPenaltyConfig, LayerSelection, SpectralPenaltyConfig};
+use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow};
+use specreg_spectrum::{RankRange, eigvalsh, fit_power_law};
+use specreg_train::{SpectralSettings, TrainConfig, TrainOptions, hidden_covariances, to_tensors, train};
+
+use super::ExperimentDir;
+
+/// The sizes and settings of one training experiment, from the profile file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSettings {
+    /// Datasets to run on, in order (`mnist`, `cifar10`); a missing dataset is skipped and reported.
+    #[serde(default = "mnist_only")]
+    pub datasets: Vec<String>,
+    /// Train on the first k examples of each class (null: the whole training set).
+    #[serde(default)]
+    pub train_per_class: Option<usize>,
+    /// Test accuracy and test spectra on the first n test examples (null: all).
+    #[serde(default)]
+    pub test_examples: Option<usize>,
+    /// Attack the first n test examples.
+    pub attack_examples: usize,
+    pub seeds: Vec<u64>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// SpecReg strengths β.
+    #[serde(default)]
+    pub betas: Vec<f64>,
+    /// MLP hidden widths, or the CNN's fully connected widths.
+    pub hidden: Vec<usize>,
+    /// CNN conv channels (ignored by MLP experiments).
+    #[serde(default = "default_channels")]
+    pub conv_channels: Vec<usize>,
+    /// ε grid; null: PROTOCOL §1.6's grid for the dataset.
+    #[serde(default)]
+    pub epsilons: Option<Vec<f64>>,
+    #[serde(default = "default_pgd_steps")]
+    pub pgd_steps: usize,
+    #[serde(default = "default_tau")]
+    pub tau: usize,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    #[serde(default = "default_jacobian")]
+    pub jacobian_weight: f64,
+    /// S1: weight decays.
+    #[serde(default)]
+    pub weight_decays: Vec<f64>,
+    /// S2, S3: anchor ranks τ.
+    #[serde(default)]
+    pub taus: Vec<usize>,
+    /// Also measure spectra on the training examples (a second pass over them).
+    #[serde(default = "yes")]
+    pub train_spectra: bool,
+}
+
+fn mnist_only() -> Vec<String> {
+    vec!["mnist".into()]
+}
+fn default_channels() -> Vec<usize> {
+    vec![16, 32]
+}
+fn default_pgd_steps() -> usize {
+    40
+}
+fn default_tau() -> usize {
+    10
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_jacobian() -> f64 {
+    0.01
+}
+fn yes() -> bool {
+    true
+}
+
+impl TrainingSettings {
+    pub fn validate(&self) -> Result<()> {
+        if self.seeds.is_empty() || self.epochs == 0 || self.attack_examples == 0 || self.hidden.is_empty() {
+            bail!("needs seeds, epochs ≥ 1, attack_examples ≥ 1 and hidden widths; got {self:?}");
+        }
+        for d in &self.datasets {
+            if !matches!(d.as_str(), "mnist" | "cifar10") {
+                bail!("unknown dataset {d:?} (mnist or cifar10)");
+            }
+        }
+        if let Some(eps) = &self.epsilons {
+            if eps.is_empty() || eps.iter().any(|e| !(0.0..=1.0).contains(e)) {
+                bail!("epsilons must be a non-empty list in [0, 1], got {eps:?}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The ε grid for `dataset`: the profile's, else PROTOCOL §1.6's.
+    pub fn epsilons(&self, dataset: DatasetId) -> Vec<f64> {
+        self.epsilons.clone().unwrap_or_else(|| match dataset {
+            DatasetId::Cifar10 => (0..=8).map(|k| k as f64 / 255.0).collect(),
+            _ => (0..=12).map(|k| k as f64 * 0.025).collect(),
+        })
+    }
+}
+
+/// The network family of an experiment; sizes come from the settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Family {
+    /// E1: tanh MLP with BatchNorm after every tanh.
+    MlpBatchNorm,
+    /// E2/E3: plain tanh MLP.
+    Mlp,
+    /// E2/E3: conv blocks then fully connected tanh layers.
+    Cnn,
+}
+
+/// One trained configuration, before seeds.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub beta: f64,
+    /// Whiten the 2nd hidden layer (MLP) or the last conv block (CNN).
+    pub whiten: bool,
+    pub spectral: Option<SpectralSettings>,
+    pub jacobian: bool,
+    pub weight_decay: f64,
+}
+
+impl Variant {
+    pub fn vanilla(name: &str) -> Self {
+        Variant { name: name.into(), beta: 0.0, whiten: false, spectral: None, jacobian: false, weight_decay: 0.0 }
+    }
+    pub fn specreg(name: &str, beta: f64, tau: usize, alpha: f64, layers: LayerSelection) -> Self {
+        let penalty = SpectralPenaltyConfig::new(beta).with_tau(tau).with_alpha(alpha);
+        Variant { beta, spectral: Some(SpectralSettings::new(penalty).with_layers(layers)), ..Variant::vanilla(name) }
+    }
+    pub fn whitened(mut self) -> Self {
+        self.whiten = true;
+        self.name.push_str("-Wh");
+        self
+    }
+}
+
+/// An experiment: its id, network family and variants, run on the settings' datasets and seeds.
+pub struct Experiment<'a> {
+    pub id: &'a str,
+    pub family: Family,
+    pub variants: Vec<Variant>,
+    pub settings: &'a TrainingSettings,
+}
+
+/// All rows produced by one finished run; cached as `runs/<dataset>/<run>.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunRows {
+    pub config: serde_json::Value,
+    pub training: Vec<TrainingRow>,
+    pub spectra: Vec<SpectrumRow>,
+    pub fits: Vec<FitRow>,
+    pub robustness: Vec<RobustnessRow>,
+    pub sanity: Vec<SanityRow>,
+}
+
+/// What happened to each dataset of an experiment, for the manifest and SUMMARY.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetOutcome {
+    pub dataset: String,
+    /// `ran`, or `skipped: …` with the command that fetches the data.
+    pub status: String,
+    /// File → check label, from `data verify`.
+    pub checksums: std::collections::BTreeMap<String, String>,
+}
+
+impl Experiment<'_> {
+    fn model_config(&self, dataset: DatasetId, variant: &Variant) -> ModelConfig {
+        let s = self.settings;
+        let (input, channels) = match dataset {
+            DatasetId::Cifar10 => ([3, 32, 32], 3 * 32 * 32),
+            _ => ([1, 28, 28], 28 * 28),
+        };
+        match self.family {
+            Family::MlpBatchNorm | Family::Mlp => ModelConfig::Mlp(
+                MlpConfig::new(channels, s.hidden.clone(), 10)
+                    .with_batch_norm(self.family == Family::MlpBatchNorm)
+                    .with_whiten_after(variant.whiten.then_some(1.min(s.hidden.len() - 1))),
+            ),
+            Family::Cnn => ModelConfig::Cnn(
+                CnnConfig::new(input, s.conv_channels.clone(), s.hidden.clone(), 10)
+                    .with_standardize((dataset == DatasetId::Cifar10).then(Standardize::cifar10))
+                    .with_whiten_after_convs(variant.whiten),
+            ),
+        }
+    }
+
+    fn train_config(&self, variant: &Variant, seed: u64) -> TrainConfig {
+        let s = self.settings;
+        TrainConfig::new(s.epochs, s.batch_size, s.learning_rate, seed)
+            .with_weight_decay(variant.weight_decay)
+            .with_spectral(variant.spectral.clone())
+            .with_jacobian(variant.jacobian.then(|| JacobianPenaltyConfig::new().with_weight(s.jacobian_weight)))
+    }
+
+    /// Trains and measures every variant × seed on every dataset, then assembles the tables from the
+    /// run files (in the experiment's order); returns what happened per dataset.
+    pub fn run(&self, dir: &ExperimentDir, data_dir: &Path) -> Result<Vec<DatasetOutcome>> {
+        let outcomes = self.run_datasets(dir, data_dir)?;
+        let mut runs = Vec::new();
+        for name in &self.settings.datasets {
+            for variant in &self.variants {
+                for &seed in &self.settings.seeds {
+                    let path = run_path(dir, name, &run_name(variant, seed));
+                    if path.is_file() {
+                        runs.push(path);
+                    }
+                }
+            }
+        }
+        write_tables(dir, &runs)?;
+        Ok(outcomes)
+    }
+
+    fn run_datasets(&self, dir: &ExperimentDir, data_dir: &Path) -> Result<Vec<DatasetOutcome>> {
+        let mut outcomes = Vec::new();
+        for name in &self.settings.datasets {
+            let dataset = DatasetId::from_name(name).with_context(|| format!("unknown dataset {name}"))?;
+            let report = verify_dataset(data_dir, dataset)?;
+            let checksums = match &report {
+                specreg_data::verify::DatasetReport::Absent { hint, .. } => {
+                    println!("{}: {name} not found under {}: skipped. {hint}", self.id, data_dir.display());
+                    outcomes.push(DatasetOutcome { dataset: name.clone(), status: format!("skipped: not found. {hint}"), checksums: Default::default() });
+                    continue;
+                }
+                specreg_data::verify::DatasetReport::Present { files, .. } => {
+                    if !report.is_ok() {
+                        bail!("{name} under {} fails its checksums; run `cargo xtask data verify` for details", data_dir.display());
+                    }
+                    files.iter().map(|f| (f.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()), f.check.label().to_string())).collect()
+                }
+            };
+            let split = specreg_data::load(dataset, data_dir)?;
+            self.run_dataset(dir, dataset, &split)?;
+            outcomes.push(DatasetOutcome { dataset: name.clone(), status: "ran".into(), checksums });
+        }
+        Ok(outcomes)
+    }
+
+    fn run_dataset(&self, dir: &ExperimentDir, dataset: DatasetId, split: &Split) -> Result<()> {
+        let s = self.settings;
+        let train_set = match s.train_per_class {
+            Some(k) => split.train.first_per_class(k)?,
+            None => split.train.clone(),
+        };
+        let test_set = split.test.head(s.test_examples.unwrap_or(split.test.len()));
+        let total = self.variants.len() * s.seeds.len();
+        let mut done = 0;
+        for variant in &self.variants {
+            for &seed in &s.seeds {
+                done += 1;
+                let run = run_name(variant, seed);
+                let label = format!("{}/{} {run} [{done}/{total}]", self.id, dataset.name());
+                let model_config = self.model_config(dataset, variant);
+                let train_config = self.train_config(variant, seed);
+                let config = serde_json::json!({ "model": model_config, "train": train_config, "settings": s, "variant": variant.name });
+                let path = run_path(dir, dataset.name(), &run);
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    if serde_json::from_str::<RunRows>(&text).is_ok_and(|r| r.config == config) {
+                        println!("{label}: finished earlier (kept)");
+                        continue;
+                    }
+                }
+                let started = std::time::Instant::now();
+                let rows = self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config)?;
+                let json = serde_json::to_string(&rows)?;
+                specreg_report::write_atomically(&path, |tmp| {
+                    std::fs::write(tmp, &json).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
+                })?;
+                let _ = std::fs::remove_dir_all(checkpoint_dir(dir, dataset, &run));
+                println!("{label}: {}", status_line(&rows, started.elapsed().as_secs_f64()));
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_one(
+        &self,
+        dir: &ExperimentDir,
+        dataset: DatasetId,
+        variant: &Variant,
+        seed: u64,
+        model_config: &ModelConfig,
+        train_config: &TrainConfig,
+        train_set: &specreg_data::Dataset,
+        test_set: &specreg_data::Dataset,
+        label: &str,
+        config: serde_json::Value,
+    ) -> Result<RunRows> {
+        let device = Device::flex();
+        let options = TrainOptions {
+            device: device.clone(),
+            checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run_name(variant, seed))),
+            progress: true,
+            label: label.to_string(),
+        };
+        let trained = train(model_config, train_config, train_set, test_set, &options).with_context(|| format!("training {label}"))?;
+        let experiment = experiment_name(self.id, &self.settings.datasets, dataset);
+        let ids = (experiment.clone(), variant.name.clone(), variant.beta, seed);
+        let mut rows = RunRows { config, ..Default::default() };
+        rows.training = trained
+            .history
+            .iter()
+            .map(|r| TrainingRow {
+                experiment: ids.0.clone(),
+                variant: ids.1.clone(),
+                beta: ids.2,
+                seed,
+                epoch: r.epoch as u32,
+                loss: r.loss,
+                penalty: r.penalty,
+                train_acc: r.train_accuracy,
+                test_acc: r.test_accuracy,
+                seconds: r.seconds,
+            })
+            .collect();
+
+        let bytes = to_safetensors(&trained.model, serde_json::to_string(model_config)?)?;
+        let model_path = dir.root.join("models").join(format!("{}-{}.safetensors", dataset.name(), run_name(variant, seed)));
+        specreg_report::write_atomically(&model_path, |tmp| {
+            std::fs::write(tmp, &bytes).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
+        })?;
+
+        // Spectra of every hidden layer (PROTOCOL §1.7), test split first.
+        let layers: Vec<usize> = (0..trained.model.hidden_widths().len()).collect();
+        let eval_batch = train_config.eval_batch_size;
+        let mut splits = vec![("test", test_set)];
+        if self.settings.train_spectra {
+            splits.push(("train", train_set));
+        }
+        for (split, data) in splits {
+            let covariances = hidden_covariances(&trained.model, data, &layers, eval_batch, &device)?;
+            for (k, acc) in covariances.into_iter().enumerate() {
+                let eigenvalues = eigvalsh(acc.covariance()?.view())?.to_vec();
+                let layer = format!("hidden{}", k + 1);
+                rows.spectra.extend(eigenvalues.iter().enumerate().map(|(r, &v)| SpectrumRow {
+                    experiment: ids.0.clone(),
+                    variant: ids.1.clone(),
+                    beta: ids.2,
+                    seed,
+                    layer: layer.clone(),
+                    split: split.into(),
+                    rank: r as u32 + 1,
+                    eigenvalue: v,
+                }));
+                if split == "test" {
+                    // The fit range follows the layer's width, capped by the examples measured.
+                    let range = RankRange::protocol(eigenvalues.len().min(data.len()));
+                    if let Ok(fit) = fit_power_law(&eigenvalues, range) {
+                        rows.fits.push(FitRow {
+                            experiment: ids.0.clone(),
+                            variant: ids.1.clone(),
+                            beta: ids.2,
+                            seed,
+                            layer,
+                            alpha_hat: fit.alpha,
+                            r2: fit.r2,
+                            rank_min: fit.range.min as u32,
+                            rank_max: fit.range.max as u32,
+                        });
+                    }
+                }
+            }
+        }
+
+        // Robustness (PROTOCOL §1.6): FGSM and PGD over the ε grid on the first test examples.
+        let attacked = test_set.head(self.settings.attack_examples.min(test_set.len()));
+        let (x, y) = to_tensors(attacked.images.view(), attacked.labels.view(), &device);
+        let pgd_step = match dataset {
+            DatasetId::Cifar10 => StepSize::TimesEpsilon(2.5 / self.settings.pgd_steps as f32),
+            _ => StepSize::Absolute(0.01),
+        };
+        let sweep = Sweep {
+            attacks: vec![
+                Attack::Fgsm,
+                Attack::Pgd { norm: Norm::Linf, steps: self.settings.pgd_steps, step_size: pgd_step, restarts: 1, random_start: true },
+            ],
+            epsilons: self.settings.epsilons(dataset).iter().map(|&e| e as f32).collect(),
+            batch_size: eval_batch,
+            seed,
+            masking_epsilon: Some(0.5),
+            show_progress: true,
+        };
+        let model = &trained.model;
+        let classify = |images: Tensor<4>| model.forward(images);
+        let report = run_sweep(&sweep, &classify, x, y)?;
+        rows.robustness = report
+            .records
+            .iter()
+            .map(|r| RobustnessRow {
+                experiment: ids.0.clone(),
+                variant: ids.1.clone(),
+                beta: ids.2,
+                seed,
+                attack: r.attack.clone(),
+                epsilon: f64::from(r.epsilon),
+                accuracy: r.accuracy,
+                n_examples: r.n_examples as u32,
+                max_perturbation: f64::from(r.max_perturbation),
+                batch_size: r.batch_size as u32,
+                min_pixel: f64::from(r.min_pixel),
+                max_pixel: f64::from(r.max_pixel),
+            })
+            .collect();
+        rows.sanity = report
+            .checks
+            .iter()
+            .map(|c| SanityRow { experiment: ids.0.clone(), variant: ids.1.clone(), beta: ids.2, seed, check: c.name.clone(), passed: c.passed, detail: c.detail.clone() })
+            .collect();
+        Ok(rows)
+    }
+}
+
+/// `E2-CNN/cifar10` when an experiment runs on several datasets, else the id.
+fn experiment_name(id: &str, datasets: &[String], dataset: DatasetId) -> String {
+    if datasets.len() > 1 { format!("{id}/{}", dataset.name()) } else { id.to_string() }
+}
+
+/// A file-name-safe run name: `SpecReg-b5-s0`.
+fn run_name(variant: &Variant, seed: u64) -> String {
+    let name: String = variant.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    format!("{name}-b{}-s{seed}", variant.beta)
+}
+
+fn run_path(dir: &ExperimentDir, dataset: &str, run: &str) -> PathBuf {
+    dir.root.join("runs").join(dataset).join(format!("{run}.json"))
+}
+
+fn checkpoint_dir(dir: &ExperimentDir, dataset: DatasetId, run: &str) -> PathBuf {
+    dir.root.join("checkpoints").join(dataset.name()).join(run)
+}
+
+/// The one-line status printed when a run finishes.
+fn status_line(rows: &RunRows, seconds: f64) -> String {
+    let last = rows.training.last();
+    let fits: Vec<String> = rows.fits.iter().map(|f| format!("{} α̂ {:.2}", f.layer, f.alpha_hat)).collect();
+    let worst = rows.robustness.iter().filter(|r| r.attack.starts_with("pgd")).map(|r| (r.epsilon, r.accuracy)).fold(None, |_, p| Some(p));
+    format!(
+        "done in {seconds:.0} s: test accuracy {:.4}, {}{}{}",
+        last.map_or(f64::NAN, |r| r.test_acc),
+        fits.join(", "),
+        worst.map_or(String::new(), |(e, a)| format!(", PGD accuracy {a:.3} at ε = {e:.3}")),
+        if rows.sanity.iter().all(|c| c.passed) { String::new() } else { ", SANITY CHECK FAILED (see sanity table)".into() }
+    )
+}
+
+/// Assembles the experiment's tables from its run files, in the order given.
+fn write_tables(dir: &ExperimentDir, runs: &[PathBuf]) -> Result<()> {
+    let mut all = RunRows::default();
+    for path in runs {
+        let rows: RunRows = serde_json::from_str(&std::fs::read_to_string(path)?).with_context(|| format!("reading {}", path.display()))?;
+        all.training.extend(rows.training);
+        all.spectra.extend(rows.spectra);
+        all.fits.extend(rows.fits);
+        all.robustness.extend(rows.robustness);
+        all.sanity.extend(rows.sanity);
+    }
+    tables::write_table(&mut tables::training_frame(&all.training)?, &dir.table("training"))?;
+    tables::write_table(&mut tables::spectra_frame(&all.spectra)?, &dir.table("spectra"))?;
+    tables::write_table(&mut tables::fits_frame(&all.fits)?, &dir.table("fits"))?;
+    tables::write_table(&mut tables::robustness_frame(&all.robustness)?, &dir.table("robustness"))?;
+    tables::write_table(&mut tables::sanity_frame(&all.sanity)?, &dir.table("sanity"))?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! `cargo xtask`: the project's automation, as a Rust program (see ARCHITECTURE.md). A library too,
+//! so the workspace's integration tests (`tests/`) can run its commands in-process with [`run`].
+//!
+//! Commands:
+//! - `data verify` / `data fetch`: check and obtain datasets.
+//! - `reproduce`: run the experiments of PROTOCOL.md into `results/` (tables, figures, SUMMARY.md).
+//! - `figures`: redraw every figure from the tables, without recomputing.
+//! - `bench spectrum` / `bench attacks` / `bench train`: speed figures.
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod bench_train;
+mod data;
+mod experiments;
+mod profile;
+mod reproduce;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "specreg project automation", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check and obtain datasets.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Run the paper's experiments into results/ (Parquet tables, PNG figures, SUMMARY.md); resumable.
+    Reproduce(reproduce::ReproduceArgs),
+    /// Redraw every figure and SUMMARY.md from the tables of a results directory.
+    Figures(reproduce::FiguresArgs),
+    /// Print speed figures (time, GFLOP/s, ratios to reference points).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process
+/// callers (the workspace's integration tests) get the error instead of a printed message.
+pub fn run<I, T>(args: I) -> anyhow::Result<std::process::ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    match cli.command {
+        Command::Data(cmd) => data::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Reproduce(args) => reproduce::reproduce(args),
+        Command::Figures(args) => reproduce::figures(args),
+    }
+}
