@@ -296,6 +296,7 @@ impl Experiment<'_> {
         Ok(())
     }
 
+    /// One run: train (resuming from its checkpoint), save the model, measure spectra and robustness.
     #[allow(clippy::too_many_arguments)]
     fn run_one(
         &self,
@@ -311,127 +312,158 @@ impl Experiment<'_> {
         config: serde_json::Value,
     ) -> Result<RunRows> {
         let device = Device::flex();
-        let options = TrainOptions {
-            device: device.clone(),
-            checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run_name(variant, seed))),
-            progress: true,
-            label: label.to_string(),
-        };
+        let run = run_name(variant, seed);
+        let options = TrainOptions { device: device.clone(), checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run)), progress: true, label: label.to_string() };
         let trained = train(model_config, train_config, train_set, test_set, &options).with_context(|| format!("training {label}"))?;
-        let experiment = experiment_name(self.id, &self.settings.datasets, dataset);
-        let ids = (experiment.clone(), variant.name.clone(), variant.beta, seed);
-        let mut rows = RunRows { config, ..Default::default() };
-        rows.training = trained
-            .history
-            .iter()
-            .map(|r| TrainingRow {
-                experiment: ids.0.clone(),
-                variant: ids.1.clone(),
-                beta: ids.2,
-                seed,
-                epoch: r.epoch as u32,
-                loss: r.loss,
-                penalty: r.penalty,
-                train_acc: r.train_accuracy,
-                test_acc: r.test_accuracy,
-                seconds: r.seconds,
-            })
-            .collect();
+        let id = RunId { experiment: experiment_name(self.id, &self.settings.datasets, dataset), variant: variant.name.clone(), beta: variant.beta, seed };
 
         let bytes = to_safetensors(&trained.model, serde_json::to_string(model_config)?)?;
-        let model_path = dir.root.join("models").join(format!("{}-{}.safetensors", dataset.name(), run_name(variant, seed)));
+        let model_path = dir.root.join("models").join(format!("{}-{run}.safetensors", dataset.name()));
         specreg_report::write_atomically(&model_path, |tmp| {
             std::fs::write(tmp, &bytes).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
         })?;
 
-        // Spectra of every hidden layer (PROTOCOL §1.7), test split first.
-        let layers: Vec<usize> = (0..trained.model.hidden_widths().len()).collect();
-        let eval_batch = train_config.eval_batch_size;
         let mut splits = vec![("test", test_set)];
         if self.settings.train_spectra {
             splits.push(("train", train_set));
         }
-        for (split, data) in splits {
-            let covariances = hidden_covariances(&trained.model, data, &layers, eval_batch, &device)?;
-            for (k, acc) in covariances.into_iter().enumerate() {
-                let eigenvalues = eigvalsh(acc.covariance()?.view())?.to_vec();
-                let layer = format!("hidden{}", k + 1);
-                rows.spectra.extend(eigenvalues.iter().enumerate().map(|(r, &v)| SpectrumRow {
-                    experiment: ids.0.clone(),
-                    variant: ids.1.clone(),
-                    beta: ids.2,
-                    seed,
-                    layer: layer.clone(),
-                    split: split.into(),
-                    rank: r as u32 + 1,
-                    eigenvalue: v,
-                }));
-                if split == "test" {
-                    // The fit range follows the layer's width, capped by the examples measured.
-                    let range = RankRange::protocol(eigenvalues.len().min(data.len()));
-                    if let Ok(fit) = fit_power_law(&eigenvalues, range) {
-                        rows.fits.push(FitRow {
-                            experiment: ids.0.clone(),
-                            variant: ids.1.clone(),
-                            beta: ids.2,
-                            seed,
-                            layer,
-                            alpha_hat: fit.alpha,
-                            r2: fit.r2,
-                            rank_min: fit.range.min as u32,
-                            rank_max: fit.range.max as u32,
-                        });
-                    }
-                }
+        let eval_batch = train_config.eval_batch_size;
+        let (spectra, fits) = measure_spectra(&id, &trained.model, &splits, eval_batch, &device)?;
+        let attacked = test_set.head(self.settings.attack_examples.min(test_set.len()));
+        let (robustness, sanity) = measure_robustness(&id, &trained.model, self.settings, dataset, &attacked, eval_batch, &device)?;
+        let training = trained.history.iter().map(|r| id.training_row(r)).collect();
+        Ok(RunRows { config, training, spectra, fits, robustness, sanity })
+    }
+}
+
+/// The identifying columns shared by every table row of one run.
+struct RunId {
+    experiment: String,
+    variant: String,
+    beta: f64,
+    seed: u64,
+}
+
+impl RunId {
+    fn training_row(&self, r: &specreg_train::EpochRecord) -> TrainingRow {
+        TrainingRow {
+            experiment: self.experiment.clone(),
+            variant: self.variant.clone(),
+            beta: self.beta,
+            seed: self.seed,
+            epoch: r.epoch as u32,
+            loss: r.loss,
+            penalty: r.penalty,
+            train_acc: r.train_accuracy,
+            test_acc: r.test_accuracy,
+            seconds: r.seconds,
+        }
+    }
+}
+
+/// PROTOCOL §1.7: every hidden layer's covariance spectrum on each split; α̂ fitted on the test split
+/// over ranks 11–500 (or to N/2, capped by the number of examples measured).
+fn measure_spectra(
+    id: &RunId,
+    model: &specreg_models::Model,
+    splits: &[(&str, &specreg_data::Dataset)],
+    eval_batch: usize,
+    device: &Device,
+) -> Result<(Vec<SpectrumRow>, Vec<FitRow>)> {
+    let layers: Vec<usize> = (0..model.hidden_widths().len()).collect();
+    let (mut spectra, mut fits) = (Vec::new(), Vec::new());
+    for &(split, data) in splits {
+        for (k, acc) in hidden_covariances(model, data, &layers, eval_batch, device)?.into_iter().enumerate() {
+            let eigenvalues = eigvalsh(acc.covariance()?.view())?.to_vec();
+            let layer = format!("hidden{}", k + 1);
+            spectra.extend(eigenvalues.iter().enumerate().map(|(r, &eigenvalue)| SpectrumRow {
+                experiment: id.experiment.clone(),
+                variant: id.variant.clone(),
+                beta: id.beta,
+                seed: id.seed,
+                layer: layer.clone(),
+                split: split.into(),
+                rank: r as u32 + 1,
+                eigenvalue,
+            }));
+            if split != "test" {
+                continue;
+            }
+            if let Ok(fit) = fit_power_law(&eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len()))) {
+                fits.push(FitRow {
+                    experiment: id.experiment.clone(),
+                    variant: id.variant.clone(),
+                    beta: id.beta,
+                    seed: id.seed,
+                    layer,
+                    alpha_hat: fit.alpha,
+                    r2: fit.r2,
+                    rank_min: fit.range.min as u32,
+                    rank_max: fit.range.max as u32,
+                });
             }
         }
-
-        // Robustness (PROTOCOL §1.6): FGSM and PGD over the ε grid on the first test examples.
-        let attacked = test_set.head(self.settings.attack_examples.min(test_set.len()));
-        let (x, y) = to_tensors(attacked.images.view(), attacked.labels.view(), &device);
-        let pgd_step = match dataset {
-            DatasetId::Cifar10 => StepSize::TimesEpsilon(2.5 / self.settings.pgd_steps as f32),
-            _ => StepSize::Absolute(0.01),
-        };
-        let sweep = Sweep {
-            attacks: vec![
-                Attack::Fgsm,
-                Attack::Pgd { norm: Norm::Linf, steps: self.settings.pgd_steps, step_size: pgd_step, restarts: 1, random_start: true },
-            ],
-            epsilons: self.settings.epsilons(dataset).iter().map(|&e| e as f32).collect(),
-            batch_size: eval_batch,
-            seed,
-            masking_epsilon: Some(0.5),
-            show_progress: true,
-        };
-        let model = &trained.model;
-        let classify = |images: Tensor<4>| model.forward(images);
-        let report = run_sweep(&sweep, &classify, x, y)?;
-        rows.robustness = report
-            .records
-            .iter()
-            .map(|r| RobustnessRow {
-                experiment: ids.0.clone(),
-                variant: ids.1.clone(),
-                beta: ids.2,
-                seed,
-                attack: r.attack.clone(),
-                epsilon: f64::from(r.epsilon),
-                accuracy: r.accuracy,
-                n_examples: r.n_examples as u32,
-                max_perturbation: f64::from(r.max_perturbation),
-                batch_size: r.batch_size as u32,
-                min_pixel: f64::from(r.min_pixel),
-                max_pixel: f64::from(r.max_pixel),
-            })
-            .collect();
-        rows.sanity = report
-            .checks
-            .iter()
-            .map(|c| SanityRow { experiment: ids.0.clone(), variant: ids.1.clone(), beta: ids.2, seed, check: c.name.clone(), passed: c.passed, detail: c.detail.clone() })
-            .collect();
-        Ok(rows)
     }
+    Ok((spectra, fits))
+}
+
+/// PROTOCOL §1.6: FGSM and PGD over the ε grid, with the sanity checks (masking probe at ε = 0.5).
+fn measure_robustness(
+    id: &RunId,
+    model: &specreg_models::Model,
+    settings: &TrainingSettings,
+    dataset: DatasetId,
+    attacked: &specreg_data::Dataset,
+    eval_batch: usize,
+    device: &Device,
+) -> Result<(Vec<RobustnessRow>, Vec<SanityRow>)> {
+    let (x, y) = to_tensors(attacked.images.view(), attacked.labels.view(), device);
+    let step_size = match dataset {
+        DatasetId::Cifar10 => StepSize::TimesEpsilon(2.5 / settings.pgd_steps as f32),
+        _ => StepSize::Absolute(0.01),
+    };
+    let sweep = Sweep {
+        attacks: vec![Attack::Fgsm, Attack::Pgd { norm: Norm::Linf, steps: settings.pgd_steps, step_size, restarts: 1, random_start: true }],
+        epsilons: settings.epsilons(dataset).iter().map(|&e| e as f32).collect(),
+        batch_size: eval_batch,
+        seed: id.seed,
+        masking_epsilon: Some(0.5),
+        show_progress: true,
+    };
+    let classify = |images: Tensor<4>| model.forward(images);
+    let report = run_sweep(&sweep, &classify, x, y)?;
+    let robustness = report
+        .records
+        .iter()
+        .map(|r| RobustnessRow {
+            experiment: id.experiment.clone(),
+            variant: id.variant.clone(),
+            beta: id.beta,
+            seed: id.seed,
+            attack: r.attack.clone(),
+            epsilon: f64::from(r.epsilon),
+            accuracy: r.accuracy,
+            n_examples: r.n_examples as u32,
+            max_perturbation: f64::from(r.max_perturbation),
+            batch_size: r.batch_size as u32,
+            min_pixel: f64::from(r.min_pixel),
+            max_pixel: f64::from(r.max_pixel),
+        })
+        .collect();
+    let sanity = report
+        .checks
+        .iter()
+        .map(|c| SanityRow {
+            experiment: id.experiment.clone(),
+            variant: id.variant.clone(),
+            beta: id.beta,
+            seed: id.seed,
+            check: c.name.clone(),
+            passed: c.passed,
+            detail: c.detail.clone(),
+        })
+        .collect();
+    Ok((robustness, sanity))
 }
 
 /// `E2-CNN/cifar10` when an experiment runs on several datasets, else the id.
