@@ -167,3 +167,57 @@ fn unknown_experiments_and_bad_profiles_are_refused() {
     }
     assert!(!out.path().join("SUMMARY.md").exists(), "nothing written for an invalid profile");
 }
+
+/// CIFAR-10 cannot be downloaded here: the CNN experiments run on small files in its exact binary
+/// format (5 training batches and a test batch), with learnable class colours.
+fn synthetic_cifar(data: &Path) {
+    let dir = data.join("cifar10/cifar-10-batches-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let batch = |n: usize, salt: usize| {
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let pixels: Vec<u8> = (0..n * 3072)
+            .map(|k| {
+                let (i, channel) = (k / 3072, (k % 3072) / 1024);
+                let base = 40 + 20 * ((labels[i] as usize + channel * 3) % 10);
+                (base + (k * 7919 + salt * 104_729) % 37) as u8
+            })
+            .collect();
+        specreg_data::cifar::write_cifar_batch(&pixels, &labels)
+    };
+    for k in 1..=5 {
+        std::fs::write(dir.join(format!("data_batch_{k}.bin")), batch(60, k)).unwrap();
+    }
+    std::fs::write(dir.join("test_batch.bin"), batch(200, 9)).unwrap();
+}
+
+#[test]
+fn cnn_experiments_run_on_cifar10_format_data() {
+    let data = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(data_dir().join("mnist"), data.path().join("mnist")).unwrap();
+    synthetic_cifar(data.path());
+    let out = tempfile::tempdir().unwrap();
+    let args = ["reproduce", "--profile", "smoke", "--only", "E2-CNN", "--out", out.path().to_str().unwrap(), "--data-dir", data.path().to_str().unwrap()];
+    // Synthetic files fail the canonical checksums: refused unless asked for.
+    let refused = xtask(&args).unwrap_err();
+    assert!(format!("{refused:#}").contains("--allow-unverified"), "{refused:#}");
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-unverified");
+    xtask(&allowed).unwrap();
+
+    let robustness = tables::read_robustness(&out.path().join("E2-CNN/tables/robustness.parquet")).unwrap();
+    let cifar: Vec<_> = robustness.iter().filter(|r| r.experiment == "E2-CNN/cifar10").collect();
+    assert_eq!(cifar.len(), 4 * 2 * 3, "4 variants × FGSM/PGD × 3 ε on CIFAR-10");
+    assert!(cifar.iter().all(|r| r.max_perturbation <= r.epsilon + 1e-5 && r.max_pixel <= 1.0 && r.min_pixel >= 0.0));
+    let fits = tables::read_fits(&out.path().join("E2-CNN/tables/fits.parquet")).unwrap();
+    let layers: Vec<&str> = fits.iter().filter(|f| f.experiment == "E2-CNN/cifar10" && f.variant == "Vanilla").map(|f| f.layer.as_str()).collect();
+    assert_eq!(layers, vec!["hidden1", "hidden2", "hidden3"]);
+    let spectra = tables::read_spectra(&out.path().join("E2-CNN/tables/spectra.parquet")).unwrap();
+    // Conv maps of 32×32×3 inputs: 4 channels × 15 × 15 and 8 × 6 × 6 (smoke widths).
+    let width = |layer: &str| spectra.iter().filter(|r| r.experiment == "E2-CNN/cifar10" && r.variant == "Vanilla" && r.layer == layer && r.split == "test").count();
+    assert_eq!((width("hidden1"), width("hidden2")), (900, 288));
+    assert_eq!(std::fs::read_dir(out.path().join("E2-CNN/models")).unwrap().count(), 8);
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("E2-CNN/manifest.json")).unwrap()).unwrap();
+    let cifar = manifest["datasets"].as_array().unwrap().iter().find(|d| d["dataset"] == "cifar10").unwrap();
+    assert_eq!(cifar["status"], "ran");
+    assert!(cifar["checksums"].as_object().unwrap().values().any(|v| v == "MISMATCH"), "{cifar}");
+}

@@ -105,13 +105,13 @@ impl Experiment {
     }
 
     /// Runs the experiment into `dir` (tables only); returns the datasets' outcomes.
-    fn run(self, profile: &Profile, dir: &ExperimentDir, data_dir: &Path) -> Result<Vec<training::DatasetOutcome>> {
+    fn run(self, profile: &Profile, dir: &ExperimentDir, data_dir: &Path, allow_unverified: bool) -> Result<Vec<training::DatasetOutcome>> {
         match self {
             Experiment::T1 => t1::run(&profile.t1, dir).map(|()| Vec::new()),
             Experiment::T2 => t2::run(&profile.t2, dir).map(|()| Vec::new()),
             _ => {
                 let settings = self.training_settings(profile).expect("checked by the caller");
-                self.training(settings).run(dir, data_dir)
+                self.training(settings).run(dir, data_dir, allow_unverified)
             }
         }
     }
@@ -146,6 +146,10 @@ pub struct ReproduceArgs {
     /// Output directory.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// Use datasets whose files fail their SHA-256 checksums (modified or synthetic data); the manifest
+    /// records every file's check.
+    #[arg(long)]
+    allow_unverified: bool,
     /// Compute backend for training and attacks: flex (pure-Rust CPU; the only one built by default).
     #[arg(long, default_value = "flex")]
     backend: String,
@@ -188,7 +192,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             s.enable_steady_tick(std::time::Duration::from_millis(200));
             s
         });
-        let outcome = experiment.run(&profile, &dir, &data_dir).and_then(|datasets| experiment.figures(&dir).map(|()| datasets));
+        let outcome = experiment.run(&profile, &dir, &data_dir, args.allow_unverified).and_then(|datasets| experiment.figures(&dir).map(|()| datasets));
         if let Some(s) = spinner {
             s.finish_and_clear();
         }
