@@ -31,6 +31,14 @@ pub fn color_of(variant: &str, beta: f64) -> plotters::style::RGBColor {
     variant_color(index)
 }
 
+/// "FGSM", "PGD-40".
+fn attack_title(attack: &str) -> String {
+    match attack.strip_prefix("pgd") {
+        Some(steps) => format!("PGD-{steps}"),
+        None => attack.to_uppercase(),
+    }
+}
+
 /// Mean and sample standard deviation (0 for one value).
 pub fn mean_sd(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
@@ -123,7 +131,7 @@ pub fn figures(dir: &ExperimentDir, id: &str) -> Result<()> {
     for experiment in &experiments {
         let attacks = ordered_keys(t.robustness.iter().filter(|r| &r.experiment == experiment).map(|r| ("", r.attack.as_str(), 0.0)));
         for (_, attack, _) in attacks {
-            let mut panel = Panel::linear(&format!("{experiment}: {}", attack.to_uppercase()), "ε", "accuracy");
+            let mut panel = Panel::linear(&format!("{experiment}: {}", attack_title(&attack)), "ε (L∞, pixels in [0, 1])", "accuracy");
             let rows: Vec<&RobustnessRow> = t.robustness.iter().filter(|r| &r.experiment == experiment && r.attack == attack).collect();
             for (_, variant, beta) in ordered_keys(rows.iter().map(|r| (r.experiment.as_str(), r.variant.as_str(), r.beta))) {
                 let beta = f64::from_bits(beta);
