@@ -13,6 +13,8 @@ pub enum TrainError {
     NonFinite { epoch: usize, batch: usize, what: &'static str, value: f64 },
     #[error("epoch {epoch}, batch {batch}, hidden layer {layer}: spectral penalty: {source}")]
     Penalty { epoch: usize, batch: usize, layer: usize, source: PenaltyError },
+    #[error("hidden layer {layer}: covariance of the activations failed: {message}")]
+    Spectrum { layer: usize, message: String },
     #[error("epoch {epoch}, hidden layer {layer}: eigenvector refresh failed: {message}")]
     Eigen { epoch: usize, layer: usize, message: String },
     #[error("checkpoint {path}: {message}")]

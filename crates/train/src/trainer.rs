@@ -214,7 +214,7 @@ fn refresh_eigenvectors(
     let layers: Vec<usize> = spectral.iter().map(|(k, _)| *k).collect();
     let evaluated = model.valid();
     let covariances = hidden_covariances(&evaluated, train, &layers, batch_size, device).map_err(|e| match e {
-        TrainError::Eigen { layer, message, .. } => TrainError::Eigen { epoch, layer, message },
+        TrainError::Spectrum { layer, message } => TrainError::Eigen { epoch, layer, message },
         other => other,
     })?;
     let autodiff = device.clone().autodiff();

@@ -12,11 +12,11 @@ use specreg_train::*;
 fn specreg_moves_the_spectrum_towards_one_over_n() {
     let dir = locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref());
     let mnist = load_mnist(&dir).unwrap_or_else(|e| panic!("MNIST is needed (set SPECREG_DATA_DIR): {e}"));
-    let train_set = mnist.train.first_per_class(600).unwrap();
+    let train_set = mnist.train.first_per_class(800).unwrap();
     let test_set = mnist.test.head(2000);
     let device = Device::flex();
-    let model = ModelConfig::Mlp(MlpConfig::new(784, vec![128], 10));
-    let vanilla = TrainConfig::new(15, 250, 2e-3, 0);
+    let model = ModelConfig::Mlp(MlpConfig::new(784, vec![256], 10));
+    let vanilla = TrainConfig::new(15, 320, 2e-3, 0);
     let specreg = vanilla.clone().with_spectral(Some(SpectralSettings::new(SpectralPenaltyConfig::new(5.0))));
     let alpha = |config: &TrainConfig| {
         let trained = train(&model, config, &train_set, &test_set, &TrainOptions::new(device.clone())).unwrap();
