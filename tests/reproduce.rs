@@ -106,6 +106,20 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
         check_training_experiment(out.path(), id);
     }
 
+    // E3-MLP's Vanilla run is E2-MLP's (identical settings in the smoke profile): trained once, reused.
+    let vanilla = |id: &str| -> Vec<(String, f64)> {
+        let fits = tables::read_fits(&out.path().join(id).join("tables/fits.parquet")).unwrap();
+        fits.into_iter().filter(|f| f.variant == "Vanilla").map(|f| (f.layer, f.alpha_hat)).collect()
+    };
+    assert_eq!(vanilla("E2-MLP"), vanilla("E3-MLP"));
+    // Wall times never repeat exactly, so equal epoch times show the run was reused, not retrained.
+    let seconds = |id: &str| -> Vec<f64> {
+        let rows = tables::read_training(&out.path().join(id).join("tables/training.parquet")).unwrap();
+        assert!(rows.iter().all(|r| r.experiment == id));
+        rows.into_iter().filter(|r| r.variant == "Vanilla").map(|r| r.seconds).collect()
+    };
+    assert_eq!(seconds("E2-MLP"), seconds("E3-MLP"));
+
     // Theory experiments.
     let spectra = tables::read_spectra(&out.path().join("T1/tables/spectra.parquet")).unwrap();
     assert_eq!(spectra.len(), 2 * 6 * 120);

@@ -288,7 +288,14 @@ impl Experiment<'_> {
                     }
                 }
                 let started = std::time::Instant::now();
-                let rows = self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config)?;
+                let experiment = experiment_name(self.id, &s.datasets, dataset);
+                let rows = match identical_run(dir, dataset, &run, &config, &experiment)? {
+                    Some((rows, source)) => {
+                        println!("{label}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused");
+                        rows
+                    }
+                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config)?,
+                };
                 let json = serde_json::to_string(&rows)?;
                 specreg_report::write_atomically(&path, |tmp| {
                     std::fs::write(tmp, &json).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
@@ -479,6 +486,35 @@ fn experiment_name(id: &str, datasets: &[String], dataset: DatasetId) -> String 
 fn run_name(variant: &Variant, seed: u64) -> String {
     let name: String = variant.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
     format!("{name}-b{}-s{seed}", variant.beta)
+}
+
+/// A finished run of another experiment under the same output directory with exactly this
+/// configuration (same network, training, settings and variant), relabelled for `experiment`; its
+/// model file is copied. Identical runs are trained once.
+fn identical_run(dir: &ExperimentDir, dataset: DatasetId, run: &str, config: &serde_json::Value, experiment: &str) -> Result<Option<(RunRows, String)>> {
+    let Some(out) = dir.root.parent() else { return Ok(None) };
+    let mut others: Vec<PathBuf> = std::fs::read_dir(out).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
+    others.sort();
+    for other in others.into_iter().filter(|p| p.is_dir() && *p != dir.root) {
+        let source = other.join("runs").join(dataset.name()).join(format!("{run}.json"));
+        let Some(mut rows) = std::fs::read_to_string(&source).ok().and_then(|t| serde_json::from_str::<RunRows>(&t).ok()) else { continue };
+        if rows.config != *config {
+            continue;
+        }
+        rows.training.iter_mut().for_each(|r| r.experiment = experiment.to_string());
+        rows.spectra.iter_mut().for_each(|r| r.experiment = experiment.to_string());
+        rows.fits.iter_mut().for_each(|r| r.experiment = experiment.to_string());
+        rows.robustness.iter_mut().for_each(|r| r.experiment = experiment.to_string());
+        rows.sanity.iter_mut().for_each(|r| r.experiment = experiment.to_string());
+        let model = format!("{}-{run}.safetensors", dataset.name());
+        let bytes = std::fs::read(other.join("models").join(&model)).with_context(|| format!("the model of {}", source.display()))?;
+        specreg_report::write_atomically(&dir.root.join("models").join(&model), |tmp| {
+            std::fs::write(tmp, &bytes).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
+        })?;
+        let name = other.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        return Ok(Some((rows, name)));
+    }
+    Ok(None)
 }
 
 fn run_path(dir: &ExperimentDir, dataset: &str, run: &str) -> PathBuf {
