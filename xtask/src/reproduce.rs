@@ -211,9 +211,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             "started_at_unix": started_at,
             "wall_seconds": seconds,
         });
-        specreg_report::write_atomically(&dir.manifest(), |tmp| {
-            std::fs::write(tmp, serde_json::to_string_pretty(&manifest).expect("json")).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
-        })?;
+        specreg_report::write_file_atomically(&dir.manifest(), serde_json::to_string_pretty(&manifest).expect("json"))?;
         println!("{id:<7} done in {seconds:.1} s → {}", dir.root.display());
     }
     write_summary(&args.out)?;
@@ -283,9 +281,7 @@ fn write_summary(out: &Path) -> Result<()> {
         text += &if has_runs { experiment.summary(&dir)? } else { "No runs.\n".into() };
         text += "\n";
     }
-    specreg_report::write_atomically(&out.join("SUMMARY.md"), |tmp| {
-        std::fs::write(tmp, &text).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
-    })?;
+    specreg_report::write_file_atomically(&out.join("SUMMARY.md"), &text)?;
     Ok(())
 }
 

@@ -23,6 +23,11 @@ pub fn write_atomically<T>(path: &Path, write: impl FnOnce(&Path) -> Result<T>) 
     result
 }
 
+/// Writes `contents` to `path` atomically (see [`write_atomically`]).
+pub fn write_file_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    write_atomically(path, |tmp| std::fs::write(tmp, contents.as_ref()).map_err(|source| ReportError::Io { path: tmp.into(), source }))
+}
+
 fn temporary_name(path: &Path) -> PathBuf {
     let mut name = path.file_name().expect("a file path").to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));

@@ -26,5 +26,5 @@ mod error;
 pub mod figure;
 pub mod tables;
 
-pub use atomic::write_atomically;
+pub use atomic::{write_atomically, write_file_atomically};
 pub use error::{ReportError, Result};

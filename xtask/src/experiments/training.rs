@@ -297,9 +297,7 @@ impl Experiment<'_> {
                     None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config)?,
                 };
                 let json = serde_json::to_string(&rows)?;
-                specreg_report::write_atomically(&path, |tmp| {
-                    std::fs::write(tmp, &json).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
-                })?;
+                specreg_report::write_file_atomically(&path, &json)?;
                 let _ = std::fs::remove_dir_all(checkpoint_dir(dir, dataset, &run));
                 println!("{label}: {}", status_line(&rows, started.elapsed().as_secs_f64()));
             }
@@ -330,9 +328,7 @@ impl Experiment<'_> {
 
         let bytes = to_safetensors(&trained.model, serde_json::to_string(model_config)?)?;
         let model_path = dir.root.join("models").join(format!("{}-{run}.safetensors", dataset.name()));
-        specreg_report::write_atomically(&model_path, |tmp| {
-            std::fs::write(tmp, &bytes).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
-        })?;
+        specreg_report::write_file_atomically(&model_path, &bytes)?;
 
         let mut splits = vec![("test", test_set)];
         if self.settings.train_spectra {
@@ -508,9 +504,7 @@ fn identical_run(dir: &ExperimentDir, dataset: DatasetId, run: &str, config: &se
         rows.sanity.iter_mut().for_each(|r| r.experiment = experiment.to_string());
         let model = format!("{}-{run}.safetensors", dataset.name());
         let bytes = std::fs::read(other.join("models").join(&model)).with_context(|| format!("the model of {}", source.display()))?;
-        specreg_report::write_atomically(&dir.root.join("models").join(&model), |tmp| {
-            std::fs::write(tmp, &bytes).map_err(|source| specreg_report::ReportError::Io { path: tmp.into(), source })
-        })?;
+        specreg_report::write_file_atomically(&dir.root.join("models").join(&model), &bytes)?;
         let name = other.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         return Ok(Some((rows, name)));
     }
