@@ -19,17 +19,6 @@ fn load(out: &Path, id: &str) -> Option<Tables> {
     dir.table("training").is_file().then(|| read(&dir).ok()).flatten().filter(|t| !t.training.is_empty())
 }
 
-/// (experiment name, variant, β) triples present in the fits table, in order.
-fn variants(t: &Tables) -> Vec<(String, String, f64)> {
-    let mut out: Vec<(String, String, f64)> = Vec::new();
-    for r in &t.training {
-        if !out.iter().any(|(e, v, b)| *e == r.experiment && *v == r.variant && *b == r.beta) {
-            out.push((r.experiment.clone(), r.variant.clone(), r.beta));
-        }
-    }
-    out
-}
-
 fn layers(t: &Tables, experiment: &str) -> Vec<String> {
     let set: std::collections::BTreeSet<String> = t.fits.iter().filter(|f| f.experiment == experiment).map(|f| f.layer.clone()).collect();
     set.into_iter().collect()
@@ -67,7 +56,7 @@ pub fn section(out: &Path) -> Result<String> {
     // C1: vanilla layers far from 1/n.
     let (mut held, mut total, mut evidence) = (0, 0, Vec::new());
     for (_, t) in &tables {
-        for (experiment, variant, beta) in variants(t).into_iter().filter(|(_, v, _)| v == "Vanilla") {
+        for (experiment, variant, beta) in t.variants().into_iter().filter(|(_, v, _)| v == "Vanilla") {
             for layer in layers(t, &experiment) {
                 let a = mean(&alphas(&t.fits, &experiment, &variant, beta, &layer));
                 total += 1;
@@ -81,7 +70,7 @@ pub fn section(out: &Path) -> Result<String> {
     // C2: SpecReg moves regularised layers towards 1/n.
     let (mut held, mut total, mut evidence) = (0, 0, Vec::new());
     for (id, t) in &tables {
-        for (experiment, variant, beta) in variants(t).into_iter().filter(|(_, v, _)| v.starts_with("SpecReg")) {
+        for (experiment, variant, beta) in t.variants().into_iter().filter(|(_, v, _)| v.starts_with("SpecReg")) {
             let baseline = if variant.ends_with("-Wh") { "Vanilla-Wh" } else { "Vanilla" };
             let all = layers(t, &experiment);
             let regularised: Vec<String> = if id.starts_with("E3") { all } else { all.last().cloned().into_iter().collect() };
@@ -100,7 +89,7 @@ pub fn section(out: &Path) -> Result<String> {
     // C3: E1 robustness at every ε where vanilla is above 1 %, small clean cost.
     let (mut held, mut total, mut evidence) = (0, 0, Vec::new());
     if let Some(t) = get("E1") {
-        for (experiment, variant, beta) in variants(t).into_iter().filter(|(_, v, _)| v.starts_with("SpecReg")) {
+        for (experiment, variant, beta) in t.variants().into_iter().filter(|(_, v, _)| v.starts_with("SpecReg")) {
             for attack in ["fgsm", "pgd40"] {
                 let reg = accuracies(&t.robustness, &experiment, &variant, beta, attack);
                 let van = accuracies(&t.robustness, &experiment, "Vanilla", 0.0, attack);
@@ -131,9 +120,9 @@ pub fn section(out: &Path) -> Result<String> {
     let (mut c5_held, mut c5_total) = (0, 0);
     for id in ["E3-MLP", "E3-CNN"] {
         let Some(t) = get(id) else { continue };
-        for (experiment, _, _) in variants(t).into_iter().filter(|(_, v, _)| v == "Vanilla") {
+        for (experiment, _, _) in t.variants().into_iter().filter(|(_, v, _)| v == "Vanilla") {
             let jac = pgd_gain(t, &experiment, ("Jac", 0.0), ("Vanilla", 0.0));
-            for (_, variant, beta) in variants(t).into_iter().filter(|(e, v, _)| *e == experiment && v.starts_with("SpecReg")) {
+            for (_, variant, beta) in t.variants().into_iter().filter(|(e, v, _)| *e == experiment && v.starts_with("SpecReg")) {
                 let gain = pgd_gain(t, &experiment, (&variant, beta), ("Vanilla", 0.0));
                 e3_gain.push(gain);
                 let ratio = gain / jac;
@@ -148,7 +137,7 @@ pub fn section(out: &Path) -> Result<String> {
     let reference = if e3_gain.is_empty() { f64::NAN } else { mean(&e3_gain) };
     for id in ["E2-MLP", "E2-CNN"] {
         let Some(t) = get(id) else { continue };
-        for (experiment, variant, beta) in variants(t).into_iter().filter(|(_, v, _)| v == "SpecReg") {
+        for (experiment, variant, beta) in t.variants().into_iter().filter(|(_, v, _)| v == "SpecReg") {
             let gain = pgd_gain(t, &experiment, (&variant, beta), ("Vanilla", 0.0));
             let wh = pgd_gain(t, &experiment, ("SpecReg-Wh", beta), ("Vanilla-Wh", 0.0));
             if reference.is_finite() {

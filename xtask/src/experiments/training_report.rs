@@ -84,6 +84,14 @@ pub struct Tables {
     pub sanity: Vec<tables::SanityRow>,
 }
 
+impl Tables {
+    /// (experiment, variant, β) of every training run, in order of first appearance.
+    pub fn variants(&self) -> Vec<(String, String, f64)> {
+        let keys = ordered_keys(self.training.iter().map(|r| (r.experiment.as_str(), r.variant.as_str(), r.beta)));
+        keys.into_iter().map(|(e, v, b)| (e, v, f64::from_bits(b))).collect()
+    }
+}
+
 pub fn read(dir: &ExperimentDir) -> Result<Tables> {
     Ok(Tables {
         training: tables::read_training(&dir.table("training"))?,
@@ -200,7 +208,7 @@ pub fn accuracies(rows: &[RobustnessRow], experiment: &str, variant: &str, beta:
 pub fn summary(dir: &ExperimentDir) -> Result<String> {
     let t = read(dir)?;
     let mut out = String::new();
-    let variants = ordered_keys(t.training.iter().map(|r| (r.experiment.as_str(), r.variant.as_str(), r.beta)));
+    let variants = t.variants();
     let layers: std::collections::BTreeSet<&str> = t.fits.iter().map(|f| f.layer.as_str()).collect();
     out += "| experiment | variant | seeds | epochs | clean test acc. |";
     for layer in &layers {
@@ -210,7 +218,7 @@ pub fn summary(dir: &ExperimentDir) -> Result<String> {
     out += &"---|---|".repeat(layers.len());
     out += "\n";
     for (experiment, variant, beta) in &variants {
-        let beta = f64::from_bits(*beta);
+        let beta = *beta;
         let finals: BTreeMap<u64, &TrainingRow> =
             t.training.iter().filter(|r| &r.experiment == experiment && &r.variant == variant && r.beta == beta).map(|r| (r.seed, r)).collect();
         let acc: Vec<f64> = finals.values().map(|r| r.test_acc).collect();
@@ -245,7 +253,7 @@ pub fn summary(dir: &ExperimentDir) -> Result<String> {
     out += &"---|".repeat(eps.len());
     out += "\n";
     for (experiment, variant, beta) in &variants {
-        let beta = f64::from_bits(*beta);
+        let beta = *beta;
         let fgsm = accuracies(&t.robustness, experiment, variant, beta, "fgsm");
         let pgd = accuracies(&t.robustness, experiment, variant, beta, &pgd);
         out += &format!("| {experiment} | {} |", label(variant, beta));
