@@ -64,7 +64,7 @@ impl CnnConfig {
             if h < 4 || w < 4 {
                 return Err(ModelError::Config(format!("input {:?} is too small for {} conv blocks", self.input, self.conv_channels.len())));
             }
-            (h, w) = ((h - 2) / 2, (w - 2) / 2);
+            (h, w) = block_output(h, w);
             shapes.push([c, h, w]);
         }
         Ok(shapes)
@@ -157,6 +157,11 @@ impl Cnn {
     }
 }
 
+/// Spatial size after one block: a valid 3×3 convolution, then 2×2 max-pooling (floor).
+fn block_output(h: usize, w: usize) -> (usize, usize) {
+    ((h - 2) / 2, (w - 2) / 2)
+}
+
 fn pool_options() -> MaxPoolOptions<2> {
     MaxPoolOptions::new([2, 2])
 }
@@ -218,7 +223,7 @@ impl Network for Cnn {
         let [_, mut h, mut w] = self.input;
         let mut widths: Vec<usize> = Vec::new();
         for conv in &self.convs {
-            (h, w) = ((h - 2) / 2, (w - 2) / 2);
+            (h, w) = block_output(h, w);
             widths.push(conv.weight.dims()[0] * h * w);
         }
         widths.extend(self.fully_connected.iter().map(|l| l.weight.dims()[1]));
