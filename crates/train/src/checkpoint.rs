@@ -20,6 +20,9 @@ pub struct CheckpointState {
     pub history: Vec<EpochRecord>,
 }
 
+const MODEL_FILE: &str = "model.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+
 pub(crate) struct Checkpoint {
     pub dir: PathBuf,
     pub state: CheckpointState,
@@ -27,14 +30,14 @@ pub(crate) struct Checkpoint {
 
 impl Checkpoint {
     pub fn model_path(&self) -> PathBuf {
-        self.dir.join("model.bpk")
+        self.dir.join(MODEL_FILE)
     }
     pub fn optimizer_path(&self) -> PathBuf {
-        self.dir.join("optimizer.bpk")
+        self.dir.join(OPTIMIZER_FILE)
     }
 }
 
-fn error(path: &Path, message: impl ToString) -> TrainError {
+pub(crate) fn error(path: &Path, message: impl ToString) -> TrainError {
     TrainError::Checkpoint { path: path.display().to_string(), message: message.to_string() }
 }
 
@@ -59,12 +62,12 @@ pub(crate) fn latest(root: &Path) -> Result<Option<Checkpoint>, TrainError> {
     Ok(Some(Checkpoint { dir, state }))
 }
 
-/// Writes a checkpoint after `state.history.len()` epochs; `write_weights` saves the model and
-/// optimizer files into the directory it is given.
+/// Writes a checkpoint after `state.history.len()` epochs; `write_weights` saves the model and the
+/// optimizer to the two paths it is given.
 pub(crate) fn save(
     root: &Path,
     state: &CheckpointState,
-    write_weights: impl FnOnce(&Path) -> Result<(), String>,
+    write_weights: impl FnOnce(&Path, &Path) -> Result<(), String>,
 ) -> Result<(), TrainError> {
     let name = format!("epoch-{:04}", state.history.len());
     let (tmp, done) = (root.join(format!("{name}.tmp")), root.join(&name));
@@ -72,7 +75,7 @@ pub(crate) fn save(
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
-    write_weights(&tmp).map_err(|e| error(&tmp, e))?;
+    write_weights(&tmp.join(MODEL_FILE), &tmp.join(OPTIMIZER_FILE)).map_err(|e| error(&tmp, e))?;
     let json = serde_json::to_string_pretty(state).map_err(|e| error(&tmp, e))?;
     fs::write(tmp.join("state.json"), json)?;
     if done.exists() {

@@ -99,22 +99,17 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
     let mut history = Vec::new();
     if let Some(dir) = &options.checkpoint_dir {
         if let Some(found) = checkpoint::latest(dir)? {
+            let failed = |message: String| checkpoint::error(&found.dir, message);
             if found.state.config != run_config {
-                return Err(TrainError::Checkpoint {
-                    path: found.dir.display().to_string(),
-                    message: "was written by a run with a different configuration; delete it or use another directory".into(),
-                });
+                return Err(failed("was written by a run with a different configuration; delete it or use another directory".into()));
             }
-            let record = ModuleRecord::load(found.model_path()).map_err(|e| TrainError::Checkpoint { path: found.dir.display().to_string(), message: e.to_string() })?;
-            model = model.try_load_record(record).map_err(|e| TrainError::Checkpoint { path: found.dir.display().to_string(), message: e.to_string() })?;
-            optimizer = optimizer.load(found.optimizer_path()).map_err(|e| TrainError::Checkpoint { path: found.dir.display().to_string(), message: e.to_string() })?;
+            let record = ModuleRecord::load(found.model_path()).map_err(|e| failed(e.to_string()))?;
+            model = model.try_load_record(record).map_err(|e| failed(e.to_string()))?;
+            optimizer = optimizer.load(found.optimizer_path()).map_err(|e| failed(e.to_string()))?;
+            if found.state.history.len() > config.epochs {
+                return Err(failed(format!("holds {} epochs, more than the {} requested", found.state.history.len(), config.epochs)));
+            }
             history = found.state.history;
-            if history.len() > config.epochs {
-                return Err(TrainError::Checkpoint {
-                    path: found.dir.display().to_string(),
-                    message: format!("holds {} epochs, more than the {} requested", history.len(), config.epochs),
-                });
-            }
         }
     }
     let resumed_epochs = history.len();
@@ -192,9 +187,9 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         if let Some(dir) = &options.checkpoint_dir {
             let state = CheckpointState { config: run_config.clone(), history: history.clone() };
             let (m, o) = (model.clone(), &optimizer);
-            checkpoint::save(dir, &state, |tmp| {
-                m.into_record().save(tmp.join("model.bpk")).map_err(|e| e.to_string())?;
-                o.save(tmp.join("optimizer.bpk")).map_err(|e| e.to_string())
+            checkpoint::save(dir, &state, |model_path, optimizer_path| {
+                m.into_record().save(model_path).map_err(|e| e.to_string())?;
+                o.save(optimizer_path).map_err(|e| e.to_string())
             })?;
         }
     }
