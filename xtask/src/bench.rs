@@ -100,8 +100,7 @@ fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path) -> Resu
     // Untrained weights: the cost of a pass does not depend on their values.
     let model = specreg_models::MlpConfig::new(784, vec![2000], 10).with_batch_norm(true).init(&device).valid();
     let classify = |x: Tensor<4>| specreg_models::Network::forward(&model, x);
-    let x = Tensor::<4>::from_data(TensorData::new(test.images.iter().copied().collect::<Vec<f32>>(), [n, 1, 28, 28]), &device);
-    let y = Tensor::<1, Int>::from_data(TensorData::new(test.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>(), [n]), &device);
+    let (x, y) = specreg_train::to_tensors(test.images.view(), test.labels.view(), &device);
     println!("attack benchmark: PGD-40 (ε = 0.1, step 0.01) on {n} MNIST test images, E1 network, batches of {batch_size}, flex backend");
 
     let batches = || (0..n).step_by(batch_size).map(|first| (first, batch_size.min(n - first)));
