@@ -34,17 +34,34 @@ fn correlated(batch: usize, units: usize, d: &Device) -> Tensor<2> {
     z.matmul(mix) + 3.0
 }
 
+/// Activations whose covariance has eigenvalues spread geometrically from 1e6 down to 1 (like a
+/// 1/n layer spectrum over many units), in a random basis, with a common offset of 3.
+fn ill_conditioned(batch: usize, units: usize, seed: u64, d: &Device) -> Tensor<2> {
+    let rotation = specreg_spectrum::simulate::random_rotation(units, seed);
+    let scales: Vec<f32> = (0..units).map(|k| 1000f32.powf(1.0 - k as f32 / (units - 1) as f32)).collect();
+    let basis: Vec<f32> = rotation.iter().map(|&v| v as f32).collect();
+    let z = Tensor::<2>::random([batch, units], Distribution::Normal(0.0, 1.0), d);
+    let scaled = z * Tensor::<1>::from_data(TensorData::new(scales, [units]), d).unsqueeze::<2>();
+    scaled.matmul(Tensor::from_data(TensorData::new(basis, [units, units]), d)) + 3.0
+}
+
 #[test]
 fn whitening_gives_identity_batch_covariance() {
     let d = device();
-    d.seed(1);
     let (batch, units) = (400, 24);
-    let y = WhitenConfig::default().init().forward(correlated(batch, units, &d));
-    let centred = y.clone() - y.mean_dim(0);
-    let cov = centred.clone().transpose().matmul(centred) / batch as f64;
-    let (values, _) = host(cov);
-    let worst = values.iter().enumerate().map(|(k, &v)| (v - if k / units == k % units { 1.0 } else { 0.0 }).abs()).fold(0.0f32, f32::max);
-    // Identity up to the ε = 1e-5 ridge and f32 rounding.
+    // Condition number ≈ 1e6: an f32 covariance left 2.4e-2 off the identity (measured); the ridge
+    // ε = 1e-5 accounts for ≈ ε/λ_min ≈ 1e-5.
+    let mut worst = 0.0f32;
+    for seed in 1..=8 {
+        d.seed(seed);
+        let y = WhitenConfig::default().init().forward(ill_conditioned(batch, units, seed, &d));
+        let centred = y.clone() - y.mean_dim(0);
+        let cov = centred.clone().transpose().matmul(centred) / batch as f64;
+        let (values, _) = host(cov);
+        let deviation = values.iter().enumerate().map(|(k, &v)| (v - if k / units == k % units { 1.0 } else { 0.0 }).abs());
+        worst = deviation.fold(worst, f32::max);
+    }
+    eprintln!("largest deviation from the identity over 8 batches: {worst:e}");
     assert!(worst < 1e-3, "largest deviation from the identity: {worst}");
 }
 
