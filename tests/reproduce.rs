@@ -168,8 +168,14 @@ fn unknown_experiments_and_bad_profiles_are_refused() {
     let out_s = out.path().to_str().unwrap();
     let unknown = xtask(&["reproduce", "--profile", "smoke", "--only", "E9", "--out", out_s]).unwrap_err();
     assert!(unknown.to_string().contains("unknown experiment"), "{unknown}");
+    // The test build has no GPU feature: the backend is refused before any work, naming the way out.
     let backend = xtask(&["reproduce", "--profile", "smoke", "--backend", "cuda", "--out", out_s]).unwrap_err();
-    assert!(backend.to_string().contains("not available"), "{backend}");
+    assert!(backend.to_string().contains("xtask-cuda"), "{backend}");
+    let vulkan = xtask(&["reproduce", "--profile", "smoke", "--backend", "vulkan", "--out", out_s]).unwrap_err();
+    assert!(vulkan.to_string().contains("xtask-gpu"), "{vulkan}");
+    assert!(!out.path().join("E1").exists());
+    let unknown_backend = xtask(&["reproduce", "--profile", "smoke", "--backend", "opencl", "--out", out_s]).unwrap_err();
+    assert!(unknown_backend.to_string().contains("flex"), "{unknown_backend}");
 
     let smoke = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/smoke.json")).unwrap();
     for (from, to, needle) in [("\"width\": 120", "\"width\": 0", "width"), ("\"epochs\": 2", "\"epochs\": 0", "epochs"), ("\"learning_rate\"", "\"learning_rat\"", "unknown field")] {

@@ -9,6 +9,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod backend;
 mod bench;
 mod bench_train;
 mod data;

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::json;
 
+use crate::backend::BackendArg;
 use crate::data::DataDirArg;
 use crate::experiments::training::{self, Family, TrainingSettings};
 use crate::experiments::{ExperimentDir, claims, e1, e2, e3, supplementary, t1, t2, training_report};
@@ -105,13 +106,13 @@ impl Experiment {
     }
 
     /// Runs the experiment into `dir` (tables only); returns the datasets' outcomes.
-    fn run(self, profile: &Profile, dir: &ExperimentDir, data_dir: &Path, allow_unverified: bool) -> Result<Vec<training::DatasetOutcome>> {
+    fn run(self, profile: &Profile, dir: &ExperimentDir, options: &training::RunOptions) -> Result<Vec<training::DatasetOutcome>> {
         match self {
             Experiment::T1 => t1::run(&profile.t1, dir).map(|()| Vec::new()),
             Experiment::T2 => t2::run(&profile.t2, dir).map(|()| Vec::new()),
             _ => {
                 let settings = self.training_settings(profile).expect("checked by the caller");
-                self.training(settings).run(dir, data_dir, allow_unverified)
+                self.training(settings).run(dir, options)
             }
         }
     }
@@ -150,16 +151,14 @@ pub struct ReproduceArgs {
     /// records every file's check.
     #[arg(long)]
     allow_unverified: bool,
-    /// Compute backend for training and attacks: flex (pure-Rust CPU; the only one built by default).
-    #[arg(long, default_value = "flex")]
-    backend: String,
+    #[command(flatten)]
+    backend: BackendArg,
 }
 
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let profile = Profile::load(&args.profile)?;
-    if args.backend != "flex" {
-        bail!("backend {:?} is not available in this build; only `flex` (burn's pure-Rust CPU backend) is", args.backend);
-    }
+    let backend = args.backend.backend;
+    backend.device()?; // a backend this build lacks, or a GPU that cannot start, is refused before any work
     let selected: Vec<Experiment> = if args.only.is_empty() {
         EXPERIMENTS.to_vec()
     } else {
@@ -172,8 +171,8 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         }
         chosen
     };
-    let data_dir = args.data.resolve();
-    println!("reproduce: profile {} ({}), output {}, data {}", profile.name, profile.description, args.out.display(), data_dir.display());
+    let options = training::RunOptions { data_dir: args.data.resolve(), allow_unverified: args.allow_unverified, backend };
+    println!("reproduce: profile {} ({}), output {}, data {}, backend {}", profile.name, profile.description, args.out.display(), options.data_dir.display(), backend.describe());
     for experiment in selected {
         let id = experiment.id();
         let Some(config) = experiment.config(&profile) else {
@@ -192,7 +191,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             s.enable_steady_tick(std::time::Duration::from_millis(200));
             s
         });
-        let outcome = experiment.run(&profile, &dir, &data_dir, args.allow_unverified).and_then(|datasets| experiment.figures(&dir).map(|()| datasets));
+        let outcome = experiment.run(&profile, &dir, &options).and_then(|datasets| experiment.figures(&dir).map(|()| datasets));
         if let Some(s) = spinner {
             s.finish_and_clear();
         }
@@ -204,7 +203,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             "profile": profile.name,
             "config": config,
             "complete": complete,
-            "backend": if experiment.is_training() { "burn 0.22 flex (pure-Rust CPU), f32" } else { "cpu: ndarray + faer (theory experiment, no training)" },
+            "backend": if experiment.is_training() { backend.describe() } else { "cpu: ndarray + faer (theory experiment, no training)" },
             "datasets": datasets,
             "git_revision": git_revision(),
             "specreg_version": env!("CARGO_PKG_VERSION"),

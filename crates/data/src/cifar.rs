@@ -81,7 +81,7 @@ pub fn load_cifar10_archive(archive: &Path) -> Result<Split> {
 
 /// Parses one batch file's bytes into (pixels in C,H,W order per image, labels).
 pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         let whole = bytes.len().div_ceil(RECORD).max(1) * RECORD;
         return Err(DataError::Truncated { path: path.into(), expected: whole as u64, actual: bytes.len() as u64 });
     }

@@ -77,7 +77,7 @@ impl CnnConfig {
         }
         if let Some(s) = &self.standardize {
             let channels = self.input[0];
-            if s.mean.len() != channels || s.std.len() != channels || s.std.iter().any(|&v| !(v > 0.0)) {
+            if s.mean.len() != channels || s.std.len() != channels || s.std.iter().any(|&v| v.is_nan() || v <= 0.0) {
                 return Err(ModelError::Config(format!("standardisation needs {channels} means and positive stds, got {s:?}")));
             }
         }

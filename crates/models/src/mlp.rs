@@ -55,7 +55,7 @@ pub struct MlpConfig {
 
 impl MlpConfig {
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.input == 0 || self.classes == 0 || self.hidden.iter().any(|&w| w == 0) {
+        if self.input == 0 || self.classes == 0 || self.hidden.contains(&0) {
             return Err(ModelError::Config(format!("MLP widths must be positive: {} → {:?} → {}", self.input, self.hidden, self.classes)));
         }
         if let Some(k) = self.whiten_after.filter(|&k| k >= self.hidden.len()) {

@@ -6,7 +6,7 @@
 //! its configuration), `checkpoints/<dataset>/<run>/` (per-epoch checkpoints of the run in progress),
 //! `models/<dataset>-<run>.safetensors` (PyTorch names), and the tables assembled from all runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
@@ -20,6 +20,7 @@ use specreg_spectrum::{RankRange, eigvalsh, fit_power_law};
 use specreg_train::{SpectralSettings, TrainConfig, TrainOptions, hidden_covariances, to_tensors, train};
 
 use super::ExperimentDir;
+use crate::backend::Backend;
 
 /// The sizes and settings of one training experiment, from the profile file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +166,14 @@ pub struct Experiment<'a> {
     pub settings: &'a TrainingSettings,
 }
 
+/// How `reproduce` was asked to run an experiment.
+pub struct RunOptions {
+    pub data_dir: PathBuf,
+    /// Use data that fails its checksums (recorded as such in the manifest).
+    pub allow_unverified: bool,
+    pub backend: Backend,
+}
+
 /// All rows produced by one finished run; cached as `runs/<dataset>/<run>.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunRows {
@@ -217,9 +226,8 @@ impl Experiment<'_> {
 
     /// Trains and measures every variant × seed on every dataset, then assembles the tables from the
     /// run files (in the experiment's order); returns what happened per dataset.
-    /// With `allow_unverified`, data that fails its checksums is used anyway (and recorded as such).
-    pub fn run(&self, dir: &ExperimentDir, data_dir: &Path, allow_unverified: bool) -> Result<Vec<DatasetOutcome>> {
-        let outcomes = self.run_datasets(dir, data_dir, allow_unverified)?;
+    pub fn run(&self, dir: &ExperimentDir, options: &RunOptions) -> Result<Vec<DatasetOutcome>> {
+        let outcomes = self.run_datasets(dir, options)?;
         let mut runs = Vec::new();
         for name in &self.settings.datasets {
             for variant in &self.variants {
@@ -235,7 +243,9 @@ impl Experiment<'_> {
         Ok(outcomes)
     }
 
-    fn run_datasets(&self, dir: &ExperimentDir, data_dir: &Path, allow_unverified: bool) -> Result<Vec<DatasetOutcome>> {
+    fn run_datasets(&self, dir: &ExperimentDir, options: &RunOptions) -> Result<Vec<DatasetOutcome>> {
+        let RunOptions { data_dir, allow_unverified, backend } = options;
+        let data_dir = data_dir.as_path();
         let mut outcomes = Vec::new();
         for name in &self.settings.datasets {
             let dataset = DatasetId::from_name(name).with_context(|| format!("unknown dataset {name}"))?;
@@ -248,7 +258,7 @@ impl Experiment<'_> {
                 }
                 specreg_data::verify::DatasetReport::Present { files, .. } => {
                     if !report.is_ok() {
-                        if !allow_unverified {
+                        if !*allow_unverified {
                             bail!("{name} under {} fails its checksums; run `cargo xtask data verify` for details (or pass --allow-unverified to use it anyway)", data_dir.display());
                         }
                         println!("{}: {name} under {} fails its checksums; used anyway (--allow-unverified), recorded in the manifest", self.id, data_dir.display());
@@ -257,13 +267,13 @@ impl Experiment<'_> {
                 }
             };
             let split = specreg_data::load(dataset, data_dir)?;
-            self.run_dataset(dir, dataset, &split)?;
+            self.run_dataset(dir, dataset, &split, *backend)?;
             outcomes.push(DatasetOutcome { dataset: name.clone(), status: "ran".into(), checksums });
         }
         Ok(outcomes)
     }
 
-    fn run_dataset(&self, dir: &ExperimentDir, dataset: DatasetId, split: &Split) -> Result<()> {
+    fn run_dataset(&self, dir: &ExperimentDir, dataset: DatasetId, split: &Split, backend: Backend) -> Result<()> {
         let s = self.settings;
         let train_set = match s.train_per_class {
             Some(k) => split.train.first_per_class(k)?,
@@ -279,7 +289,8 @@ impl Experiment<'_> {
                 let label = format!("{}/{} {run} [{done}/{total}]", self.id, dataset.name());
                 let model_config = self.model_config(dataset, variant);
                 let train_config = self.train_config(variant, seed);
-                let config = serde_json::json!({ "model": model_config, "train": train_config, "settings": s, "variant": variant.name });
+                // The backend is part of a run's identity: the same seed gives the same numbers only on one backend.
+                let config = serde_json::json!({ "model": model_config, "train": train_config, "settings": s, "variant": variant.name, "backend": backend });
                 let path = run_path(dir, dataset.name(), &run);
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     if serde_json::from_str::<RunRows>(&text).is_ok_and(|r| r.config == config) {
@@ -294,7 +305,7 @@ impl Experiment<'_> {
                         println!("{label}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused");
                         rows
                     }
-                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config)?,
+                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config, &backend.device()?)?,
                 };
                 let json = serde_json::to_string(&rows)?;
                 specreg_report::write_file_atomically(&path, &json)?;
@@ -319,8 +330,8 @@ impl Experiment<'_> {
         test_set: &specreg_data::Dataset,
         label: &str,
         config: serde_json::Value,
+        device: &Device,
     ) -> Result<RunRows> {
-        let device = Device::flex();
         let run = run_name(variant, seed);
         let options = TrainOptions { device: device.clone(), checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run)), progress: true, label: label.to_string() };
         let trained = train(model_config, train_config, train_set, test_set, &options).with_context(|| format!("training {label}"))?;
@@ -335,9 +346,9 @@ impl Experiment<'_> {
             splits.push(("train", train_set));
         }
         let eval_batch = train_config.eval_batch_size;
-        let (spectra, fits) = measure_spectra(&id, &trained.model, &splits, eval_batch, &device)?;
+        let (spectra, fits) = measure_spectra(&id, &trained.model, &splits, eval_batch, device)?;
         let attacked = test_set.head(self.settings.attack_examples.min(test_set.len()));
-        let (robustness, sanity) = measure_robustness(&id, &trained.model, self.settings, dataset, &attacked, eval_batch, &device)?;
+        let (robustness, sanity) = measure_robustness(&id, &trained.model, self.settings, dataset, &attacked, eval_batch, device)?;
         let training = trained.history.iter().map(|r| id.training_row(r)).collect();
         Ok(RunRows { config, training, spectra, fits, robustness, sanity })
     }
