@@ -8,7 +8,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use specreg_data::{BatchOrder, Dataset};
 use specreg_models::{Model, ModelConfig, Network};
@@ -47,11 +47,14 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Label of the progress bar (for example the variant name).
     pub label: String,
+    /// A group to draw the epoch bars in, so that a caller's own bars (a bar over runs, say) stay
+    /// on screen with them; `None`: bars of their own.
+    pub bars: Option<MultiProgress>,
 }
 
 impl TrainOptions {
     pub fn new(device: Device) -> Self {
-        Self { device, checkpoint_dir: None, progress: false, label: String::new() }
+        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None }
     }
 }
 
@@ -181,7 +184,16 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
             seconds: started.elapsed().as_secs_f64(),
         };
         if let Some(bar) = bar {
-            bar.finish_with_message(format!("loss {:.4}, test accuracy {:.4}", record.loss, record.test_accuracy));
+            let summary = format!("loss {:.4}, test accuracy {:.4}", record.loss, record.test_accuracy);
+            match &options.bars {
+                // In a group a finished bar would keep its place (one per epoch, piling up); it leaves
+                // a line above the group instead, as a finished bar of its own does.
+                Some(group) => {
+                    group.remove(&bar);
+                    let _ = group.println(format!("{} {} batches in {:.1} s: {summary}", bar.prefix(), bar.length().unwrap_or(0), bar.elapsed().as_secs_f64()));
+                }
+                None => bar.finish_with_message(summary),
+            }
         }
         history.push(record);
         if let Some(dir) = &options.checkpoint_dir {
@@ -239,6 +251,9 @@ fn progress_bar(options: &TrainOptions, epoch: usize, epochs: usize, batches: us
         let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {elapsed} {msg}").expect("valid template");
         bar.set_style(style.progress_chars("=> "));
         bar.set_prefix(format!("{} epoch {}/{epochs}", options.label, epoch + 1));
-        bar
+        match &options.bars {
+            Some(group) => group.add(bar),
+            None => bar,
+        }
     })
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use specreg_attacks::{Attack, Norm, StepSize, Sweep, run_sweep};
 use specreg_data::{DatasetId, Split, verify::verify_dataset};
@@ -281,6 +282,13 @@ impl Experiment<'_> {
         };
         let test_set = split.test.head(s.test_examples.unwrap_or(split.test.len()));
         let total = self.variants.len() * s.seeds.len();
+        // A bar over the runs, with the trainer's epoch bars drawn under it. Status lines go through
+        // `say`, which prints above the bars (and also when stderr is not a terminal and bars are hidden).
+        let bars = MultiProgress::new();
+        let runs_bar = bars.add(ProgressBar::new(total as u64));
+        runs_bar.set_style(ProgressStyle::with_template("{prefix} runs [{bar:30}] {pos}/{len} {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
+        runs_bar.set_prefix(format!("{}/{}", self.id, dataset.name()));
+        let say = |line: String| bars.suspend(|| println!("{line}"));
         let mut done = 0;
         for variant in &self.variants {
             for &seed in &s.seeds {
@@ -294,7 +302,8 @@ impl Experiment<'_> {
                 let path = run_path(dir, dataset.name(), &run);
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     if serde_json::from_str::<RunRows>(&text).is_ok_and(|r| r.config == config) {
-                        println!("{label}: finished earlier (kept)");
+                        say(format!("{label}: finished earlier (kept)"));
+                        runs_bar.inc(1);
                         continue;
                     }
                 }
@@ -302,17 +311,19 @@ impl Experiment<'_> {
                 let experiment = experiment_name(self.id, &s.datasets, dataset);
                 let rows = match identical_run(dir, dataset, &run, &config, &experiment)? {
                     Some((rows, source)) => {
-                        println!("{label}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused");
+                        say(format!("{label}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused"));
                         rows
                     }
-                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config, &backend.device()?)?,
+                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config, &backend.device()?, &bars)?,
                 };
                 let json = serde_json::to_string(&rows)?;
                 specreg_report::write_file_atomically(&path, &json)?;
                 let _ = std::fs::remove_dir_all(checkpoint_dir(dir, dataset, &run));
-                println!("{label}: {}", status_line(&rows, started.elapsed().as_secs_f64()));
+                say(format!("{label}: {}", status_line(&rows, started.elapsed().as_secs_f64())));
+                runs_bar.inc(1);
             }
         }
+        runs_bar.finish_and_clear();
         Ok(())
     }
 
@@ -331,9 +342,10 @@ impl Experiment<'_> {
         label: &str,
         config: serde_json::Value,
         device: &Device,
+        bars: &MultiProgress,
     ) -> Result<RunRows> {
         let run = run_name(variant, seed);
-        let options = TrainOptions { device: device.clone(), checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run)), progress: true, label: label.to_string() };
+        let options = TrainOptions { device: device.clone(), checkpoint_dir: Some(checkpoint_dir(dir, dataset, &run)), progress: true, label: label.to_string(), bars: Some(bars.clone()) };
         let trained = train(model_config, train_config, train_set, test_set, &options).with_context(|| format!("training {label}"))?;
         let id = RunId { experiment: experiment_name(self.id, &self.settings.datasets, dataset), variant: variant.name.clone(), beta: variant.beta, seed };
 
@@ -348,7 +360,8 @@ impl Experiment<'_> {
         let eval_batch = train_config.eval_batch_size;
         let (spectra, fits) = measure_spectra(&id, &trained.model, &splits, eval_batch, device)?;
         let attacked = test_set.head(self.settings.attack_examples.min(test_set.len()));
-        let (robustness, sanity) = measure_robustness(&id, &trained.model, self.settings, dataset, &attacked, eval_batch, device)?;
+        // The sweep draws a bar of its own; the runs bar steps aside meanwhile.
+        let (robustness, sanity) = bars.suspend(|| measure_robustness(&id, &trained.model, self.settings, dataset, &attacked, eval_batch, device))?;
         let training = trained.history.iter().map(|r| id.training_row(r)).collect();
         Ok(RunRows { config, training, spectra, fits, robustness, sanity })
     }
