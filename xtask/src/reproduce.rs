@@ -158,7 +158,8 @@ pub struct ReproduceArgs {
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let profile = Profile::load(&args.profile)?;
     let backend = args.backend.backend;
-    backend.device()?; // a backend this build lacks, or a GPU that cannot start, is refused before any work
+    // A backend this build lacks, or a GPU that cannot start, is refused before any work.
+    let device = backend.device()?;
     let selected: Vec<Experiment> = if args.only.is_empty() {
         EXPERIMENTS.to_vec()
     } else {
@@ -171,7 +172,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         }
         chosen
     };
-    let options = training::RunOptions { data_dir: args.data.resolve(), allow_unverified: args.allow_unverified, backend };
+    let options = training::RunOptions { data_dir: args.data.resolve(), allow_unverified: args.allow_unverified, backend, device };
     println!("reproduce: profile {} ({}), output {}, data {}, backend {}", profile.name, profile.description, args.out.display(), options.data_dir.display(), backend.describe());
     for experiment in selected {
         let id = experiment.id();

@@ -173,6 +173,8 @@ pub struct RunOptions {
     /// Use data that fails its checksums (recorded as such in the manifest).
     pub allow_unverified: bool,
     pub backend: Backend,
+    /// `backend`'s device, started (and checked) once for all runs.
+    pub device: Device,
 }
 
 /// All rows produced by one finished run; cached as `runs/<dataset>/<run>.json`.
@@ -245,8 +247,7 @@ impl Experiment<'_> {
     }
 
     fn run_datasets(&self, dir: &ExperimentDir, options: &RunOptions) -> Result<Vec<DatasetOutcome>> {
-        let RunOptions { data_dir, allow_unverified, backend } = options;
-        let data_dir = data_dir.as_path();
+        let data_dir = options.data_dir.as_path();
         let mut outcomes = Vec::new();
         for name in &self.settings.datasets {
             let dataset = DatasetId::from_name(name).with_context(|| format!("unknown dataset {name}"))?;
@@ -259,7 +260,7 @@ impl Experiment<'_> {
                 }
                 specreg_data::verify::DatasetReport::Present { files, .. } => {
                     if !report.is_ok() {
-                        if !*allow_unverified {
+                        if !options.allow_unverified {
                             bail!("{name} under {} fails its checksums; run `cargo xtask data verify` for details (or pass --allow-unverified to use it anyway)", data_dir.display());
                         }
                         println!("{}: {name} under {} fails its checksums; used anyway (--allow-unverified), recorded in the manifest", self.id, data_dir.display());
@@ -268,13 +269,13 @@ impl Experiment<'_> {
                 }
             };
             let split = specreg_data::load(dataset, data_dir)?;
-            self.run_dataset(dir, dataset, &split, *backend)?;
+            self.run_dataset(dir, dataset, &split, options)?;
             outcomes.push(DatasetOutcome { dataset: name.clone(), status: "ran".into(), checksums });
         }
         Ok(outcomes)
     }
 
-    fn run_dataset(&self, dir: &ExperimentDir, dataset: DatasetId, split: &Split, backend: Backend) -> Result<()> {
+    fn run_dataset(&self, dir: &ExperimentDir, dataset: DatasetId, split: &Split, options: &RunOptions) -> Result<()> {
         let s = self.settings;
         let train_set = match s.train_per_class {
             Some(k) => split.train.first_per_class(k)?,
@@ -298,7 +299,7 @@ impl Experiment<'_> {
                 let model_config = self.model_config(dataset, variant);
                 let train_config = self.train_config(variant, seed);
                 // The backend is part of a run's identity: the same seed gives the same numbers only on one backend.
-                let config = serde_json::json!({ "model": model_config, "train": train_config, "settings": s, "variant": variant.name, "backend": backend });
+                let config = serde_json::json!({ "model": model_config, "train": train_config, "settings": s, "variant": variant.name, "backend": options.backend });
                 let path = run_path(dir, dataset.name(), &run);
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     if serde_json::from_str::<RunRows>(&text).is_ok_and(|r| r.config == config) {
@@ -314,7 +315,7 @@ impl Experiment<'_> {
                         say(format!("{label}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused"));
                         rows
                     }
-                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config, &backend.device()?, &bars)?,
+                    None => self.run_one(dir, dataset, variant, seed, &model_config, &train_config, &train_set, &test_set, &label, config, &options.device, &bars)?,
                 };
                 let json = serde_json::to_string(&rows)?;
                 specreg_report::write_file_atomically(&path, &json)?;
