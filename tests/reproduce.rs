@@ -52,10 +52,10 @@ fn check_training_experiment(out: &Path, id: &str) {
     for r in &training {
         assert!(r.loss.is_finite() && r.loss > 0.0 && r.penalty >= 0.0 && r.seconds >= 0.0, "{id}: {r:?}");
         assert!((0.0..=1.0).contains(&r.train_acc) && (0.0..=1.0).contains(&r.test_acc), "{id}: {r:?}");
-        assert!(r.experiment.starts_with(id) && (1..=2).contains(&r.epoch));
+        assert!(r.key.experiment.starts_with(id) && (1..=2).contains(&r.epoch));
     }
     // Smoke training is short, but unregularised runs learn something: above chance (10 %).
-    for r in training.iter().filter(|r| r.epoch == 2 && r.variant.starts_with("Vanilla")) {
+    for r in training.iter().filter(|r| r.epoch == 2 && r.key.variant.starts_with("Vanilla")) {
         assert!(r.test_acc > 0.15, "{id}: {r:?}");
     }
 
@@ -79,7 +79,7 @@ fn check_training_experiment(out: &Path, id: &str) {
     let sanity = tables::read_sanity(&t("sanity")).unwrap();
     assert!(sanity.len() >= variants * 4, "{id}: {} sanity rows", sanity.len());
 
-    let panels = fits.iter().map(|f| (&f.experiment, &f.layer)).collect::<std::collections::BTreeSet<_>>().len() as u32;
+    let panels = fits.iter().map(|f| (&f.key.experiment, &f.layer)).collect::<std::collections::BTreeSet<_>>().len() as u32;
     let columns = if panels >= 3 { 3 } else { panels };
     assert_eq!(png_size(&dir.join("figures/spectra.png")), (640 * columns, 480 * panels.div_ceil(columns) + 48), "{id}");
     assert_eq!(png_size(&dir.join("figures/robustness.png")), (1280, 528), "{id}");
@@ -109,14 +109,14 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     // E3-MLP's Vanilla run is E2-MLP's (identical settings in the smoke profile): trained once, reused.
     let vanilla = |id: &str| -> Vec<(String, f64)> {
         let fits = tables::read_fits(&out.path().join(id).join("tables/fits.parquet")).unwrap();
-        fits.into_iter().filter(|f| f.variant == "Vanilla").map(|f| (f.layer, f.alpha_hat)).collect()
+        fits.into_iter().filter(|f| f.key.variant == "Vanilla").map(|f| (f.layer, f.alpha_hat)).collect()
     };
     assert_eq!(vanilla("E2-MLP"), vanilla("E3-MLP"));
     // Wall times never repeat exactly, so equal epoch times show the run was reused, not retrained.
     let seconds = |id: &str| -> Vec<f64> {
         let rows = tables::read_training(&out.path().join(id).join("tables/training.parquet")).unwrap();
-        assert!(rows.iter().all(|r| r.experiment == id));
-        rows.into_iter().filter(|r| r.variant == "Vanilla").map(|r| r.seconds).collect()
+        assert!(rows.iter().all(|r| r.key.experiment == id));
+        rows.into_iter().filter(|r| r.key.variant == "Vanilla").map(|r| r.seconds).collect()
     };
     assert_eq!(seconds("E2-MLP"), seconds("E3-MLP"));
 
@@ -126,7 +126,7 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     assert_eq!(png_size(&out.path().join("T1/figures/random_network_spectra.png")), (1280, 528));
     let fits = tables::read_fits(&out.path().join("T2/tables/fits.parquet")).unwrap();
     for f in &fits {
-        let alpha: f64 = f.variant.trim_start_matches("alpha=").parse().unwrap();
+        let alpha: f64 = f.key.variant.trim_start_matches("alpha=").parse().unwrap();
         assert!((f.alpha_hat - alpha).abs() < 0.25 * alpha.max(1.0), "{f:?}");
     }
     assert_eq!(png_size(&out.path().join("T2/figures/smoothness_projections.png")), (1920, 1008));
@@ -225,15 +225,15 @@ fn cnn_experiments_run_on_cifar10_format_data() {
     xtask(&allowed).unwrap();
 
     let robustness = tables::read_robustness(&out.path().join("E2-CNN/tables/robustness.parquet")).unwrap();
-    let cifar: Vec<_> = robustness.iter().filter(|r| r.experiment == "E2-CNN/cifar10").collect();
+    let cifar: Vec<_> = robustness.iter().filter(|r| r.key.experiment == "E2-CNN/cifar10").collect();
     assert_eq!(cifar.len(), 4 * 2 * 3, "4 variants × FGSM/PGD × 3 ε on CIFAR-10");
     assert!(cifar.iter().all(|r| r.max_perturbation <= r.epsilon + 1e-5 && r.max_pixel <= 1.0 && r.min_pixel >= 0.0));
     let fits = tables::read_fits(&out.path().join("E2-CNN/tables/fits.parquet")).unwrap();
-    let layers: Vec<&str> = fits.iter().filter(|f| f.experiment == "E2-CNN/cifar10" && f.variant == "Vanilla").map(|f| f.layer.as_str()).collect();
+    let layers: Vec<&str> = fits.iter().filter(|f| f.key.experiment == "E2-CNN/cifar10" && f.key.variant == "Vanilla").map(|f| f.layer.as_str()).collect();
     assert_eq!(layers, vec!["hidden1", "hidden2", "hidden3"]);
     let spectra = tables::read_spectra(&out.path().join("E2-CNN/tables/spectra.parquet")).unwrap();
     // Conv maps of 32×32×3 inputs: 4 channels × 15 × 15 and 8 × 6 × 6 (smoke widths).
-    let width = |layer: &str| spectra.iter().filter(|r| r.experiment == "E2-CNN/cifar10" && r.variant == "Vanilla" && r.layer == layer && r.split == "test").count();
+    let width = |layer: &str| spectra.iter().filter(|r| r.key.experiment == "E2-CNN/cifar10" && r.key.variant == "Vanilla" && r.layer == layer && r.split == "test").count();
     assert_eq!((width("hidden1"), width("hidden2")), (900, 288));
     assert_eq!(std::fs::read_dir(out.path().join("E2-CNN/models")).unwrap().count(), 8);
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("E2-CNN/manifest.json")).unwrap()).unwrap();

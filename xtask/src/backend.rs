@@ -31,6 +31,12 @@ impl Backend {
         }
     }
 
+    /// Starts the device (see [`Backend::device`]) and names it for run identities and manifests.
+    pub fn start(self) -> Result<specreg_experiments::Backend> {
+        let id = serde_json::to_value(self).expect("a backend serialises").as_str().expect("as a string").to_string();
+        Ok(specreg_experiments::Backend { id, description: self.describe().to_string(), device: self.device()? })
+    }
+
     /// For manifests and benchmark headers.
     pub fn describe(self) -> &'static str {
         match self {

@@ -4,14 +4,13 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::Distribution;
-use specreg_models::{CnnConfig, MlpConfig, Model, ModelConfig, Network};
-use specreg_regularizer::{SpectralPenalty, SpectralPenaltyConfig};
-use specreg_spectrum::CovarianceAccumulator;
-use specreg_train::{SpectralSettings, TrainConfig, TrainOptions, host_matrix, train as run_training};
+use ndarray::{Array1, Array4};
+use rand::{Rng, SeedableRng};
+use specreg_data::Dataset;
+use specreg_models::{CnnConfig, MlpConfig, Model, ModelConfig};
+use specreg_regularizer::SpectralPenaltyConfig;
+use specreg_train::{SpectralSettings, TrainConfig, TrainOptions, Trainer, to_tensors, train as run_training};
 
 /// PyTorch 2.15, 2 cores: E1 step without / with the spectral penalty, CNN step (seconds).
 const TORCH_E1_S: f64 = 0.19;
@@ -52,40 +51,22 @@ pub fn train(steps_only: bool, data_dir: &std::path::Path, backend: crate::backe
     Ok(())
 }
 
-/// Median seconds of one optimiser step (forward, penalty, backward, AMSGrad update).
+/// Median seconds of one optimiser step (forward, penalty, backward, AMSGrad update), taken by
+/// [`Trainer::step`], the trainer's own step, on one batch of uniform random images.
 fn step_time(config: &ModelConfig, batch: usize, spectral: Option<SpectralPenaltyConfig>, device: &Device) -> Result<f64> {
-    let autodiff = device.clone().autodiff();
-    let mut model: Model = config.init_seeded(&autodiff, 0)?;
-    let shape = match config {
-        ModelConfig::Mlp(_) => [batch, 1, 28, 28],
-        ModelConfig::Cnn(c) => [batch, c.input[0], c.input[1], c.input[2]],
-    };
-    let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), &autodiff);
-    let y = Tensor::<1, Int>::from_data(TensorData::new((0..batch as i64).map(|k| k % 10).collect::<Vec<_>>(), [batch]), &autodiff);
-    let mut penalty: Option<SpectralPenalty> = None;
-    if let Some(p) = spectral {
-        let width = *model.hidden_widths().last().expect("a hidden layer");
-        let mut acc = CovarianceAccumulator::new(width);
-        acc.update(host_matrix(model.valid().forward_hidden(x.clone().to_device(device)).hidden.pop().expect("hidden")).view())?;
-        let mut pen = p.init(width)?;
-        pen.refresh(acc.covariance()?.view(), &autodiff)?;
-        penalty = Some(pen);
+    let data = random_images(config, batch);
+    let train_config = TrainConfig::new(1, batch, 1e-3, 0).with_spectral(spectral.map(SpectralSettings::new));
+    let mut trainer = Trainer::new(config, &train_config, batch, device)?;
+    if trainer.has_spectral_penalty() {
+        trainer.refresh_eigenvectors(&data, 0)?;
     }
-    let mut optimizer = AdamConfig::new().with_amsgrad(true).with_epsilon(1e-8).init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let (x, y) = to_tensors(data.images.view(), data.labels.view(), &device.clone().autodiff());
     let mut times = Vec::new();
     for k in 0..7 {
         let started = Instant::now();
-        let out = model.forward_hidden(x.clone());
-        let mut loss = loss_fn.forward(out.logits, y.clone());
-        if let Some(p) = &penalty {
-            loss = loss + p.value(out.hidden.last().expect("hidden").clone())?.value;
-        }
-        let _ = loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(1e-3, model, grads);
+        trainer.step(x.clone(), y.clone(), 0, k)?;
         // Wait for the update to finish before stopping the clock.
-        let _ = match &model {
+        let _ = match trainer.model() {
             Model::Mlp(m) => m.readout.bias.as_ref().map(|b| b.val().into_data()),
             Model::Cnn(c) => c.readout.bias.as_ref().map(|b| b.val().into_data()),
         };
@@ -95,4 +76,15 @@ fn step_time(config: &ModelConfig, batch: usize, spectral: Option<SpectralPenalt
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
+}
+
+/// One batch of uniform random images of the network's input shape, labels 0–9 in turn.
+fn random_images(config: &ModelConfig, batch: usize) -> Dataset {
+    let [c, h, w] = match config {
+        ModelConfig::Mlp(_) => [1, 28, 28],
+        ModelConfig::Cnn(c) => c.input,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let images = Array4::from_shape_simple_fn((batch, c, h, w), || rng.random::<f32>());
+    Dataset { images, labels: Array1::from_shape_fn(batch, |k| (k % 10) as u8), num_classes: 10 }
 }

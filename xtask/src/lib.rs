@@ -5,6 +5,7 @@
 //! - `data verify` / `data fetch`: check and obtain datasets.
 //! - `reproduce`: run the experiments of PROTOCOL.md into `results/` (tables, figures, SUMMARY.md).
 //! - `figures`: redraw every figure from the tables, without recomputing.
+//! - `compare`: the tables of two results directories, cell by cell.
 //! - `bench spectrum` / `bench attacks` / `bench train`: speed figures.
 
 use clap::{Parser, Subcommand};
@@ -13,8 +14,6 @@ mod backend;
 mod bench;
 mod bench_train;
 mod data;
-mod experiments;
-mod profile;
 mod reproduce;
 
 #[derive(Parser)]
@@ -36,6 +35,8 @@ enum Command {
     /// Print speed figures (time, GFLOP/s, ratios to reference points).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Compare the tables of two results directories cell by cell (non-zero exit when they differ).
+    Compare(reproduce::CompareArgs),
 }
 
 /// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process
@@ -51,5 +52,6 @@ where
         Command::Bench(cmd) => bench::run(cmd),
         Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Figures(args) => reproduce::figures(args),
+        Command::Compare(args) => reproduce::compare(args),
     }
 }

@@ -12,7 +12,9 @@ use crate::Classifier;
 /// PGD's step size: fixed (0.01 on MNIST in the paper) or a multiple of ε (2.5 ε / steps on CIFAR-10).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum StepSize {
+    /// A fixed step (pixel units).
     Absolute(f32),
+    /// A multiple of ε.
     TimesEpsilon(f32),
 }
 
@@ -32,9 +34,25 @@ pub enum Attack {
     /// FGSM, L∞, no random start.
     Fgsm,
     /// PGD in L∞ or L2.
-    Pgd { norm: Norm, steps: usize, step_size: StepSize, restarts: usize, random_start: bool },
+    Pgd {
+        /// The ball it projects onto.
+        norm: Norm,
+        /// Gradient steps per restart.
+        steps: usize,
+        /// Step length.
+        step_size: StepSize,
+        /// Restarts; each example keeps its worst case.
+        restarts: usize,
+        /// Start from a uniform random point of the ε-ball instead of the input.
+        random_start: bool,
+    },
     /// Square Attack, L∞, gradient-free (image inputs only).
-    Square { queries: usize, p_init: f32 },
+    Square {
+        /// Model evaluations per example.
+        queries: usize,
+        /// Initial fraction of pixels changed per proposal.
+        p_init: f32,
+    },
     /// Random noise control.
     Noise(NoiseKind),
 }

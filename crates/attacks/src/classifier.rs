@@ -10,6 +10,7 @@ use burn::prelude::*;
 /// enabling autodiff on the input alone, so a model in evaluation mode (`model.valid()`, no autodiff on
 /// its parameters) is attacked without computing parameter gradients.
 pub trait Classifier<const D: usize> {
+    /// Logits (batch × classes) of a batch of inputs in [0, 1].
     fn logits(&self, inputs: Tensor<D>) -> Tensor<2>;
 }
 

@@ -17,19 +17,28 @@ pub fn fgsm<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor
 /// Which ball PGD projects onto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Norm {
+    /// The L∞ ball (the paper's attacks).
     Linf,
+    /// The L2 ball.
     L2,
 }
 
 /// Settings of one PGD run (see [`pgd`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PgdSettings {
+    /// The ball projected onto.
     pub norm: Norm,
+    /// Its radius.
     pub epsilon: f32,
+    /// Step length per iteration.
     pub step_size: f32,
+    /// Iterations per restart.
     pub steps: usize,
+    /// Restarts; each example keeps its worst case.
     pub restarts: usize,
+    /// Start from a uniform random point of the ball.
     pub random_start: bool,
+    /// Seeds the random starts (per example, so batch size never matters).
     pub seed: u64,
 }
 

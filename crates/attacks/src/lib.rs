@@ -44,6 +44,8 @@
 //! # Ok::<(), specreg_attacks::AttackError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod attack;
 mod classifier;
 mod error;

@@ -17,11 +17,13 @@ use crate::random::example_rng;
 /// Settings of the Square Attack.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SquareSettings {
+    /// L∞ radius.
     pub epsilon: f32,
     /// Model evaluations per example, the initial one included.
     pub queries: usize,
     /// Initial fraction of pixels changed per proposal (the paper uses 0.05 on MNIST-size images).
     pub p_init: f32,
+    /// Seeds the proposals (per example).
     pub seed: u64,
 }
 

@@ -13,54 +13,71 @@ use crate::Classifier;
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sweep {
+    /// Attacks run at every ε.
     pub attacks: Vec<Attack>,
     /// ε grid (include 0 for clean accuracy).
     pub epsilons: Vec<f32>,
     /// Examples per batch. Results do not depend on it, except for models with batch-statistic layers
     /// (whitening), for which it is part of the result and is recorded.
     pub batch_size: usize,
+    /// Seeds every attack's randomness.
     pub seed: u64,
     /// A large ε at which the first PGD attack (else FGSM) must drive accuracy near 0 (0.5 on MNIST);
     /// otherwise gradient masking is suspected.
     pub masking_epsilon: Option<f32>,
+    /// Draw a progress bar.
     pub show_progress: bool,
 }
 
 /// Accuracy under one attack at one ε.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    /// The attack's name (`fgsm`, `pgd40`, `square300`, …).
     pub attack: String,
+    /// Its norm.
     pub norm: Norm,
+    /// The radius ε.
     pub epsilon: f32,
+    /// Accuracy under attack.
     pub accuracy: f64,
+    /// Correctly classified attacked examples.
     pub correct: usize,
+    /// Examples attacked.
     pub n_examples: usize,
+    /// Batch size used.
     pub batch_size: usize,
     /// Largest perturbation actually used, in the attack's norm.
     pub max_perturbation: f32,
     /// Pixel range of the attacked inputs.
     pub min_pixel: f32,
+    /// Largest attacked pixel.
     pub max_pixel: f32,
 }
 
 /// One sanity check and its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
+    /// What is checked.
     pub name: String,
+    /// Whether it held.
     pub passed: bool,
+    /// The numbers behind the verdict.
     pub detail: String,
 }
 
 /// Everything a sweep found, violations included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepReport {
+    /// One record per (attack, ε).
     pub records: Vec<Record>,
     /// The large-ε probe of [`Sweep::masking_epsilon`], if asked for.
     pub masking_probe: Option<Record>,
+    /// The sanity checks and their outcomes.
     pub checks: Vec<Check>,
 }
 
 impl SweepReport {
+    /// Whether every sanity check passed.
     pub fn all_checks_passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }

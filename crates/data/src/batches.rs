@@ -38,14 +38,17 @@ impl BatchOrder {
         Ok(BatchOrder { batches })
     }
 
+    /// Number of batches.
     pub fn len(&self) -> usize {
         self.batches.len()
     }
 
+    /// Whether there is no batch.
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
 
+    /// The batches' example indices, in order.
     pub fn batches(&self) -> &[Vec<usize>] {
         &self.batches
     }

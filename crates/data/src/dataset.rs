@@ -7,22 +7,29 @@ use crate::error::{DataError, Result};
 /// Labelled images: `images` is (N, C, H, W) with pixels in [0, 1]; `labels[i]` < `num_classes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
+    /// Images, N × C × H × W, pixels in [0, 1].
     pub images: Array4<f32>,
+    /// One label per image, below `num_classes`.
     pub labels: Array1<u8>,
+    /// Number of classes.
     pub num_classes: usize,
 }
 
 /// The canonical train/test split of a dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
+    /// The training set.
     pub train: Dataset,
+    /// The test set.
     pub test: Dataset,
 }
 
 /// One minibatch, copied out of a [`Dataset`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
+    /// The batch's images.
     pub images: Array4<f32>,
+    /// The batch's labels.
     pub labels: Array1<u8>,
 }
 
@@ -39,6 +46,7 @@ impl Dataset {
         self.labels.len()
     }
 
+    /// Whether there is no example.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

@@ -52,7 +52,9 @@ impl Source {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
+    /// Where the file now is.
     pub path: PathBuf,
+    /// Its checksum verdict.
     pub check: Check,
     /// False when a valid copy was already there and nothing was transferred.
     pub transferred: bool,

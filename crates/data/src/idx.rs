@@ -8,7 +8,9 @@ use crate::error::{DataError, Result};
 /// An IDX array of unsigned bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxArray {
+    /// Dimensions from the header.
     pub dims: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<u8>,
 }
 

@@ -34,12 +34,16 @@ pub fn locate_data_dir(flag: Option<&Path>, start: &Path) -> PathBuf {
 /// The datasets this project knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DatasetId {
+    /// MNIST (LeCun et al.), 28×28 grey digits.
     Mnist,
+    /// Fashion-MNIST (Zalando), 28×28 grey clothing, MNIST's format.
     FashionMnist,
+    /// CIFAR-10 (Krizhevsky), 32×32 colour, binary version.
     Cifar10,
 }
 
 impl DatasetId {
+    /// Every known dataset.
     pub const ALL: [DatasetId; 3] = [DatasetId::Mnist, DatasetId::FashionMnist, DatasetId::Cifar10];
 
     /// The name used on the command line and as the sub-directory of the data directory.
@@ -51,6 +55,7 @@ impl DatasetId {
         }
     }
 
+    /// The dataset called `name` (`mnist`, `fashion-mnist`, `cifar10`).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.name() == name)
     }

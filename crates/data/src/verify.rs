@@ -21,12 +21,18 @@ pub enum Check {
     /// No reference digest exists for this form of the file; its size is right.
     SizeOnly,
     /// The file is present but its digest (or size) is wrong.
-    Mismatch { expected: String, actual: String },
+    Mismatch {
+        /// The canonical digest (or size).
+        expected: String,
+        /// The file's.
+        actual: String,
+    },
     /// The file is absent.
     Missing,
 }
 
 impl Check {
+    /// Whether the file checks out (in any accepted form).
     pub fn is_ok(&self) -> bool {
         matches!(self, Check::Verified | Check::VerifiedContent | Check::SizeOnly)
     }
@@ -46,8 +52,11 @@ impl Check {
 /// One checked file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
+    /// The file.
     pub path: PathBuf,
+    /// Its size, if present.
     pub size: Option<u64>,
+    /// Its verdict.
     pub check: Check,
 }
 
@@ -55,9 +64,19 @@ pub struct FileReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatasetReport {
     /// At least one of the dataset's files is present; every expected file is reported.
-    Present { dataset: DatasetId, files: Vec<FileReport> },
+    Present {
+        /// The dataset.
+        dataset: DatasetId,
+        /// Every expected file.
+        files: Vec<FileReport>,
+    },
     /// None of the dataset's files is present.
-    Absent { dataset: DatasetId, hint: String },
+    Absent {
+        /// The dataset.
+        dataset: DatasetId,
+        /// The command that fetches it.
+        hint: String,
+    },
 }
 
 impl DatasetReport {

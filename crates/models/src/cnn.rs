@@ -16,7 +16,9 @@ use crate::whiten::{Whiten, WhitenConfig};
 /// Per-channel `(x − mean) / std`, fixed (not trained).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardize {
+    /// Per-channel means.
     pub mean: Vec<f32>,
+    /// Per-channel standard deviations.
     pub std: Vec<f32>,
 }
 
@@ -27,6 +29,7 @@ impl Standardize {
     }
 }
 
+/// A CNN: conv blocks (3×3, no padding, tanh, 2×2 max-pool), fully connected tanh layers, read-out.
 #[derive(Config, Debug)]
 pub struct CnnConfig {
     /// Input shape (channels, height, width).
@@ -35,12 +38,15 @@ pub struct CnnConfig {
     pub conv_channels: Vec<usize>,
     /// Widths of the fully connected tanh layers after the conv blocks, e.g. `[1000]`.
     pub fully_connected: Vec<usize>,
+    /// Number of classes.
     pub classes: usize,
+    /// Per-channel standardisation inside the model (CIFAR-10), so attacks stay in pixel units.
     #[config(default = "None")]
     pub standardize: Option<Standardize>,
     /// Whiten the flattened output of the last conv block (E2's "-Wh" variants).
     #[config(default = false)]
     pub whiten_after_convs: bool,
+    /// Settings of the whitening layer, when there is one.
     #[config(default = "WhitenConfig::default()")]
     pub whiten: WhitenConfig,
 }
@@ -70,6 +76,7 @@ impl CnnConfig {
         Ok(shapes)
     }
 
+    /// Checks sizes, standardisation and whitening against the input shape.
     pub fn validate(&self) -> Result<(), ModelError> {
         let widths = self.conv_channels.iter().chain(&self.fully_connected).chain(&self.input);
         if self.classes == 0 || widths.into_iter().any(|&w| w == 0) {
@@ -125,10 +132,15 @@ impl CnnConfig {
 /// A convolutional network; see [`CnnConfig`].
 #[derive(Module, Debug)]
 pub struct Cnn {
+    /// The 3×3 convolutions.
     pub convs: Vec<Conv2d>,
+    /// The fully connected tanh layers.
     pub fully_connected: Vec<Linear>,
+    /// The linear read-out to logits.
     pub readout: Linear,
+    /// Whitening of the flattened conv maps, if any.
     pub whiten: Option<Whiten>,
+    /// The input standardisation, if any.
     #[module(skip)]
     pub standardize: Option<Standardize>,
     /// Input shape (channels, height, width).

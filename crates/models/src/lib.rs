@@ -38,6 +38,8 @@
 //! assert_eq!(cnn.forward(images).dims(), [8, 10]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod cnn;
 mod export;
 mod init;

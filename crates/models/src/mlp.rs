@@ -11,7 +11,9 @@ use crate::whiten::{Whiten, WhitenConfig};
 /// Hidden-layer non-linearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
+    /// tanh (the paper's networks).
     Tanh,
+    /// ReLU.
     Relu,
 }
 
@@ -41,6 +43,7 @@ pub struct MlpConfig {
     pub hidden: Vec<usize>,
     /// Number of classes.
     pub classes: usize,
+    /// Hidden non-linearity.
     #[config(default = "Activation::Tanh")]
     pub activation: Activation,
     /// BatchNorm after each hidden activation (E1 regularises the BatchNorm output).
@@ -49,11 +52,13 @@ pub struct MlpConfig {
     /// Whiten the output of this hidden layer (0-based; E2's "-Wh" variants use 1, the 2nd layer).
     #[config(default = "None")]
     pub whiten_after: Option<usize>,
+    /// Settings of the whitening layer, when there is one.
     #[config(default = "WhitenConfig::default()")]
     pub whiten: WhitenConfig,
 }
 
 impl MlpConfig {
+    /// Checks widths and the whitened layer's index.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.input == 0 || self.classes == 0 || self.hidden.contains(&0) {
             return Err(ModelError::Config(format!("MLP widths must be positive: {} → {:?} → {}", self.input, self.hidden, self.classes)));
@@ -84,13 +89,18 @@ impl MlpConfig {
 /// A fully connected network; see [`MlpConfig`].
 #[derive(Module, Debug)]
 pub struct Mlp {
+    /// The hidden linear layers.
     pub layers: Vec<Linear>,
     /// One per hidden layer, or empty without BatchNorm.
     pub norms: Vec<BatchNorm>,
+    /// The linear read-out to logits.
     pub readout: Linear,
+    /// The whitening layer, if any.
     pub whiten: Option<Whiten>,
+    /// Which hidden layer (0-based) is whitened.
     #[module(skip)]
     pub whiten_after: Option<usize>,
+    /// Hidden non-linearity.
     #[module(skip)]
     pub activation: Activation,
 }

@@ -9,16 +9,33 @@ use crate::{Cnn, CnnConfig, Mlp, MlpConfig};
 /// The configuration of an [`Mlp`] or a [`Cnn`]; serialises as `{"Mlp": {…}}` or `{"Cnn": {…}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ModelConfig {
+    /// A fully connected network.
     Mlp(MlpConfig),
+    /// A convolutional network.
     Cnn(CnnConfig),
 }
 
 impl ModelConfig {
+    /// Checks the network's sizes.
     pub fn validate(&self) -> Result<(), ModelError> {
         match self {
             ModelConfig::Mlp(c) => c.validate(),
             ModelConfig::Cnn(c) => c.validate(),
         }
+    }
+
+    /// Width (units) of every hidden layer the network will have, in forward order (conv maps
+    /// flattened), without building it; as [`Network::hidden_widths`] of the built network.
+    pub fn hidden_widths(&self) -> Result<Vec<usize>, ModelError> {
+        self.validate()?;
+        Ok(match self {
+            ModelConfig::Mlp(c) => c.hidden.clone(),
+            ModelConfig::Cnn(c) => {
+                let mut widths: Vec<usize> = c.conv_shapes()?.iter().map(|[ch, h, w]| ch * h * w).collect();
+                widths.extend(&c.fully_connected);
+                widths
+            }
+        })
     }
 
     /// Validates, then builds the network with PyTorch-default initialisation drawn from `seed`
@@ -40,7 +57,9 @@ impl ModelConfig {
 /// An [`Mlp`] or a [`Cnn`].
 #[derive(Module, Debug)]
 pub enum Model {
+    /// A fully connected network.
     Mlp(Mlp),
+    /// A convolutional network.
     Cnn(Cnn),
 }
 

@@ -7,19 +7,30 @@ use burn::prelude::*;
 /// post-BatchNorm or post-whitening where the model has those, and after pooling for conv blocks.
 #[derive(Debug, Clone)]
 pub struct HiddenForward {
+    /// Every hidden layer, batch × units, in forward order.
     pub hidden: Vec<Tensor<2>>,
+    /// The logits, batch × classes.
     pub logits: Tensor<2>,
 }
 
 /// Why a model cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
+    /// The network has a layer forward mode does not support (named).
     #[error("the forward-mode Jacobian-vector product does not support {0}")]
     TangentUnsupported(&'static str),
+    /// Sizes or settings that cannot build a network.
     #[error("invalid model configuration: {0}")]
     Config(String),
     #[error("tangent shape {tangent:?} differs from input shape {input:?}")]
-    TangentShape { input: [usize; 4], tangent: [usize; 4] },
+    /// The tangent's shape differs from the input's.
+    TangentShape {
+        /// The input's shape.
+        input: [usize; 4],
+        /// The tangent's shape.
+        tangent: [usize; 4],
+    },
+    /// A safetensors file that is malformed or does not fit the network.
     #[error("safetensors file: {0}")]
     Safetensors(String),
 }

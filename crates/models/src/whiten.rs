@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Whitening of one hidden layer. No parameters.
 #[derive(Module, Debug)]
 pub struct Whiten {
+    /// Ridge added to the batch covariance.
     #[module(skip)]
     pub epsilon: f64,
 }
@@ -33,6 +34,7 @@ impl Default for WhitenConfig {
 }
 
 impl WhitenConfig {
+    /// Builds the layer.
     pub fn init(&self) -> Whiten {
         Whiten { epsilon: self.epsilon }
     }

@@ -14,6 +14,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::PenaltyError;
 
+/// The Jacobian penalty's weight λ_J.
 #[derive(Config, Debug, PartialEq)]
 pub struct JacobianPenaltyConfig {
     /// λ_J (the paper: 0.01).
@@ -22,6 +23,7 @@ pub struct JacobianPenaltyConfig {
 }
 
 impl JacobianPenaltyConfig {
+    /// Checks λ_J (finite, ≥ 0) and builds the penalty.
     pub fn init(&self) -> Result<JacobianPenalty, PenaltyError> {
         if !(self.weight.is_finite() && self.weight >= 0.0) {
             return Err(PenaltyError::Settings(format!("λ_J must be finite and ≥ 0, got {}", self.weight)));
@@ -30,6 +32,7 @@ impl JacobianPenaltyConfig {
     }
 }
 
+/// `λ_J · ½ ‖J‖²_F`, estimated with one forward-mode projection per example.
 #[derive(Debug, Clone)]
 pub struct JacobianPenalty {
     weight: f64,

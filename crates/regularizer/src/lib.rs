@@ -30,6 +30,8 @@
 //! # Ok::<(), specreg_regularizer::PenaltyError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod jacobian;
 mod spectral;

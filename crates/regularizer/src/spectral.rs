@@ -67,10 +67,12 @@ pub struct PenaltyValue {
 }
 
 impl SpectralPenalty {
+    /// Its α, τ, β.
     pub fn config(&self) -> &SpectralPenaltyConfig {
         &self.config
     }
 
+    /// The width of the layer it was built for.
     pub fn width(&self) -> usize {
         self.width
     }
@@ -79,9 +81,9 @@ impl SpectralPenalty {
     /// PROTOCOL §1.2 step 1. Call once per epoch.
     pub fn refresh(&mut self, covariance: ArrayView2<'_, f64>, device: &Device) -> Result<(), PenaltyError> {
         if covariance.dim() != (self.width, self.width) {
-            return Err(PenaltyError::Refresh(format!("covariance is {:?}, expected {n} × {n}", covariance.dim(), n = self.width)));
+            return Err(PenaltyError::CovarianceShape { got: covariance.dim(), width: self.width });
         }
-        let eigen = specreg_spectrum::eigh(covariance).map_err(|e| PenaltyError::Refresh(e.to_string()))?;
+        let eigen = specreg_spectrum::eigh(covariance)?;
         let n = self.width;
         let values: Vec<f32> = eigen.vectors.iter().map(|&v| v as f32).collect();
         self.eigenvectors = Some(Tensor::from_data(TensorData::new(values, [n, n]), device));

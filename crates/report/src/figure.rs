@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::style::FontStyle;
 
-use crate::atomic::write_atomically;
+use specreg_files::write_atomically;
 use crate::error::{ReportError, Result};
 
 /// Pixels per panel (readable when a 2-panel figure is printed at paper width).
@@ -19,9 +19,13 @@ const FONT: &str = "sans-serif";
 /// One line on a panel.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Legend entry (`None`: none).
     pub label: Option<String>,
+    /// Line or band colour.
     pub color: RGBColor,
+    /// (x, y) points, in drawing order; non-finite points and points ≤ 0 on log axes are skipped.
     pub points: Vec<(f64, f64)>,
+    /// Dashed instead of solid.
     pub dashed: bool,
     /// When set, the area between `points` and these points (same x values) is shaded instead of
     /// drawing a line: a mean ± s.d. band.
@@ -29,6 +33,7 @@ pub struct Series {
 }
 
 impl Series {
+    /// A solid line with a legend entry.
     pub fn line(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
         Series { label: Some(label.into()), color, points, dashed: false, fill_to: None }
     }
@@ -40,6 +45,7 @@ impl Series {
     pub fn unlabelled(color: RGBColor, points: Vec<(f64, f64)>) -> Self {
         Series { label: None, color, points, dashed: false, fill_to: None }
     }
+    /// The same series, dashed.
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
         self
@@ -49,21 +55,30 @@ impl Series {
 /// One plot.
 #[derive(Debug, Clone)]
 pub struct Panel {
+    /// Caption above the plot.
     pub title: String,
+    /// x-axis description.
     pub x_label: String,
+    /// y-axis description.
     pub y_label: String,
+    /// Logarithmic x axis.
     pub log_x: bool,
+    /// Logarithmic y axis.
     pub log_y: bool,
+    /// What is drawn, in order.
     pub series: Vec<Series>,
 }
 
 impl Panel {
+    /// A panel with linear axes.
     pub fn linear(title: &str, x_label: &str, y_label: &str) -> Self {
         Panel { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), log_x: false, log_y: false, series: vec![] }
     }
+    /// A panel with logarithmic axes (spectra).
     pub fn log_log(title: &str, x_label: &str, y_label: &str) -> Self {
         Panel { log_x: true, log_y: true, ..Panel::linear(title, x_label, y_label) }
     }
+    /// The panel with one more series.
     pub fn with(mut self, series: Series) -> Self {
         self.series.push(series);
         self
@@ -113,18 +128,14 @@ pub fn draw_panels(path: &Path, title: &str, panels: &[Panel], columns: usize) -
     let size = (PANEL_W * columns as u32, PANEL_H * rows as u32 + TITLE_H);
     write_atomically(path, |tmp| {
         let fail = |e: &dyn std::fmt::Display| ReportError::Figure { path: path.into(), detail: e.to_string() };
-        // The bitmap encoder picks the format from the extension; the temporary name ends in ".tmp-…".
-        let png = tmp.with_extension("png");
-        {
-            let root = BitMapBackend::new(&png, size).into_drawing_area();
-            root.fill(&WHITE).map_err(|e| fail(&e))?;
-            let root = root.titled(title, (FONT, 26)).map_err(|e| fail(&e))?;
-            for (panel, area) in panels.iter().zip(root.split_evenly((rows, columns))) {
-                draw_panel(&area, panel).map_err(|e| fail(&e))?;
-            }
-            root.present().map_err(|e| fail(&e))?;
+        // The bitmap encoder picks the format from the extension, which the temporary name keeps.
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(&e))?;
+        let root = root.titled(title, (FONT, 26)).map_err(|e| fail(&e))?;
+        for (panel, area) in panels.iter().zip(root.split_evenly((rows, columns))) {
+            draw_panel(&area, panel).map_err(|e| fail(&e))?;
         }
-        std::fs::rename(&png, tmp).map_err(|source| ReportError::Io { path: png.clone(), source })
+        root.present().map_err(|e| fail(&e))
     })
 }
 

@@ -2,14 +2,15 @@
 //!
 //! Results as files: Parquet tables with documented schemas ([`tables`]), written atomically, and PNG
 //! figures ([`figure`]) drawn with an embedded DejaVu font, so no system fonts are needed. Figures are
-//! drawn from tables alone, so re-plotting never retrains.
+//! drawn from tables alone, so re-plotting never retrains. Every row of a run's tables carries one
+//! [`RunKey`] (experiment, variant, β, seed): the columns by which tables join.
 //!
 //! ```
-//! use specreg_report::{figure::{Panel, Series, draw_panels, variant_color}, tables::{self, FitRow}};
+//! use specreg_report::{RunKey, figure::{Panel, Series, draw_panels, variant_color}, tables::{self, FitRow}};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let rows = vec![FitRow { experiment: "E1".into(), variant: "Vanilla".into(), beta: 0.0, seed: 0,
-//!                          layer: "hidden1".into(), alpha_hat: 1.7, r2: 0.99, rank_min: 11, rank_max: 500 }];
+//! let key = RunKey::new("E1", "Vanilla", 0.0, 0);
+//! let rows = vec![FitRow { key, layer: "hidden1".into(), alpha_hat: 1.7, r2: 0.99, rank_min: 11, rank_max: 500 }];
 //! let path = dir.path().join("fits.parquet");
 //! tables::write_table(&mut tables::fits_frame(&rows)?, &path)?;
 //! assert_eq!(tables::read_fits(&path)?, rows);
@@ -21,10 +22,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod atomic;
+#![warn(missing_docs)]
+
+mod compare;
 mod error;
 pub mod figure;
+mod key;
 pub mod tables;
 
-pub use atomic::{write_atomically, write_file_atomically};
+pub use compare::{CellDifference, Comparison, Tolerance, compare_results, compare_tables, ulp_distance};
 pub use error::{ReportError, Result};
+pub use specreg_files::{write_atomically, write_file_atomically};
+pub use key::{Keyed, RunKey, VariantKey, variant_label, variants_in};

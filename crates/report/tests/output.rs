@@ -17,10 +17,7 @@ fn tables_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let spectra: Vec<SpectrumRow> = (1..=5)
         .map(|rank| SpectrumRow {
-            experiment: "T1".into(),
-            variant: "gaussian".into(),
-            beta: 0.0,
-            seed: 7,
+            key: specreg_report::RunKey::new("T1", "gaussian", 0.0, 7),
             layer: "layer03".into(),
             split: "random".into(),
             rank,

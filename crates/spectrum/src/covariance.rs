@@ -28,6 +28,7 @@ pub enum Precision {
 
 /// Input element types the accumulator takes (activations arrive as f32; analyses may have f64).
 pub trait Sample: Copy + Send + Sync + 'static {
+    /// The value as f64 (exact for f32).
     fn to_f64(self) -> f64;
 }
 impl Sample for f32 {
@@ -68,6 +69,7 @@ impl CovarianceAccumulator {
         self
     }
 
+    /// Number of columns (units).
     pub fn dim(&self) -> usize {
         self.dim
     }

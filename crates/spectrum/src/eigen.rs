@@ -9,7 +9,9 @@ use crate::error::{Result, SpectrumError};
 /// belongs to `values[k]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Eigen {
+    /// Eigenvalues, decreasing.
     pub values: Array1<f64>,
+    /// Matching unit eigenvectors as columns.
     pub vectors: Array2<f64>,
 }
 

@@ -27,6 +27,7 @@ pub struct SpectrumOptions {
     pub eigenvectors: bool,
     /// Fit range; `None` means PROTOCOL §1.7's default ([`RankRange::protocol`]).
     pub fit_range: Option<RankRange>,
+    /// Accumulation precision of the covariance.
     pub precision: Precision,
 }
 

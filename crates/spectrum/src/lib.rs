@@ -34,6 +34,8 @@
 //! # Ok::<(), specreg_spectrum::SpectrumError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod covariance;
 mod cvpca;
 mod eigen;

@@ -7,11 +7,14 @@ use crate::error::{Result, SpectrumError};
 /// An inclusive range of 1-based ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankRange {
+    /// First rank (1-based).
     pub min: usize,
+    /// Last rank (inclusive).
     pub max: usize,
 }
 
 impl RankRange {
+    /// Ranks `min..=max`.
     pub fn new(min: usize, max: usize) -> Self {
         RankRange { min, max }
     }

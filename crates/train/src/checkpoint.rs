@@ -1,27 +1,31 @@
 //! Per-epoch checkpoints: `DIR/epoch-NNNN/{model.bpk, optimizer.bpk, state.json}`.
 //!
-//! A checkpoint is written into `epoch-NNNN.tmp/` and renamed into place only when complete, so an
-//! interrupted write never shadows the previous checkpoint; older checkpoints are deleted afterwards.
-//! `state.json` holds the training config and the history so far, and a resume refuses a
-//! checkpoint written with a different config.
+//! A checkpoint is written into a temporary directory (`.epoch-NNNN.tmp-<host>-<pid>-<n>`, unique per
+//! host and process) and renamed into place only when complete, so an interrupted write never shadows
+//! the previous checkpoint; older checkpoints are deleted afterwards. `state.json` holds the training
+//! config and the history so far, and a resume refuses a checkpoint written with a different config.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use specreg_files::{FileError, temporary_path};
 
 use crate::error::TrainError;
-use crate::trainer::EpochRecord;
+use crate::record::EpochRecord;
 
+/// The JSON part of a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointState {
     /// The run's configuration (model and training) as JSON, compared on resume.
     pub config: serde_json::Value,
+    /// The epochs trained so far.
     pub history: Vec<EpochRecord>,
 }
 
 const MODEL_FILE: &str = "model.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const STATE_FILE: &str = "state.json";
 
 pub(crate) struct Checkpoint {
     pub dir: PathBuf,
@@ -35,10 +39,14 @@ impl Checkpoint {
     pub fn optimizer_path(&self) -> PathBuf {
         self.dir.join(OPTIMIZER_FILE)
     }
+    /// An error about this checkpoint.
+    pub fn refused(&self, reason: impl Into<String>) -> TrainError {
+        TrainError::Checkpoint { path: self.dir.clone(), reason: reason.into() }
+    }
 }
 
-pub(crate) fn error(path: &Path, message: impl ToString) -> TrainError {
-    TrainError::Checkpoint { path: path.display().to_string(), message: message.to_string() }
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::File(FileError::new(path, source))
 }
 
 /// The newest complete checkpoint under `root`, if any.
@@ -46,7 +54,8 @@ pub(crate) fn latest(root: &Path) -> Result<Option<Checkpoint>, TrainError> {
     if !root.exists() {
         return Ok(None);
     }
-    let mut epochs: Vec<(usize, PathBuf)> = fs::read_dir(root)?
+    let mut epochs: Vec<(usize, PathBuf)> = fs::read_dir(root)
+        .map_err(io(root))?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -56,9 +65,9 @@ pub(crate) fn latest(root: &Path) -> Result<Option<Checkpoint>, TrainError> {
         .collect();
     epochs.sort();
     let Some((_, dir)) = epochs.pop() else { return Ok(None) };
-    let state_path = dir.join("state.json");
-    let text = fs::read_to_string(&state_path).map_err(|e| error(&state_path, e))?;
-    let state = serde_json::from_str(&text).map_err(|e| error(&state_path, e))?;
+    let state_path = dir.join(STATE_FILE);
+    let text = fs::read_to_string(&state_path).map_err(io(&state_path))?;
+    let state = serde_json::from_str(&text).map_err(|source| TrainError::State { path: state_path.clone(), source })?;
     Ok(Some(Checkpoint { dir, state }))
 }
 
@@ -67,25 +76,29 @@ pub(crate) fn latest(root: &Path) -> Result<Option<Checkpoint>, TrainError> {
 pub(crate) fn save(
     root: &Path,
     state: &CheckpointState,
-    write_weights: impl FnOnce(&Path, &Path) -> Result<(), String>,
+    write_weights: impl FnOnce(&Path, &Path) -> Result<(), TrainError>,
 ) -> Result<(), TrainError> {
-    let name = format!("epoch-{:04}", state.history.len());
-    let (tmp, done) = (root.join(format!("{name}.tmp")), root.join(&name));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
+    let done = root.join(format!("epoch-{:04}", state.history.len()));
+    let tmp = temporary_path(&done);
+    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let written = (|| {
+        write_weights(&tmp.join(MODEL_FILE), &tmp.join(OPTIMIZER_FILE))?;
+        let json = serde_json::to_string_pretty(state).map_err(|source| TrainError::State { path: tmp.join(STATE_FILE), source })?;
+        let state_path = tmp.join(STATE_FILE);
+        fs::write(&state_path, json).map_err(io(&state_path))?;
+        if done.exists() {
+            fs::remove_dir_all(&done).map_err(io(&done))?;
+        }
+        fs::rename(&tmp, &done).map_err(io(&done))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+        return written;
     }
-    fs::create_dir_all(&tmp)?;
-    write_weights(&tmp.join(MODEL_FILE), &tmp.join(OPTIMIZER_FILE)).map_err(|e| error(&tmp, e))?;
-    let json = serde_json::to_string_pretty(state).map_err(|e| error(&tmp, e))?;
-    fs::write(tmp.join("state.json"), json)?;
-    if done.exists() {
-        fs::remove_dir_all(&done)?;
-    }
-    fs::rename(&tmp, &done)?;
-    for entry in fs::read_dir(root)?.filter_map(|e| e.ok()) {
+    for entry in fs::read_dir(root).map_err(io(root))?.filter_map(|e| e.ok()) {
         let path = entry.path();
         if path != done && entry.file_name().to_string_lossy().starts_with("epoch-") {
-            fs::remove_dir_all(&path)?;
+            fs::remove_dir_all(&path).map_err(io(&path))?;
         }
     }
     Ok(())

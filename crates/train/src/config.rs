@@ -8,7 +8,9 @@ use crate::error::TrainError;
 /// The spectral penalty and the hidden layers it applies to.
 #[derive(Config, Debug, PartialEq)]
 pub struct SpectralSettings {
+    /// α, τ, β of the penalty.
     pub penalty: SpectralPenaltyConfig,
+    /// The hidden layers it applies to (each with its own eigenvectors).
     #[config(default = "LayerSelection::Last")]
     pub layers: LayerSelection,
 }
@@ -16,9 +18,13 @@ pub struct SpectralSettings {
 /// One training run: Adam with AMSGrad (PROTOCOL §1.5), cross-entropy plus the configured penalties.
 #[derive(Config, Debug, PartialEq)]
 pub struct TrainConfig {
+    /// Epochs to train.
     pub epochs: usize,
+    /// Training batch size (≥ the width of every regularised layer).
     pub batch_size: usize,
+    /// Adam's learning rate.
     pub learning_rate: f64,
+    /// Seeds the initial weights, the batch order of every epoch and the Jacobian projections.
     pub seed: u64,
     /// L2 weight decay added to the gradient, as PyTorch's Adam does (0 in the paper; S1 varies it).
     #[config(default = 0.0)]
@@ -26,8 +32,10 @@ pub struct TrainConfig {
     /// Adam's ε. PyTorch's default (1e-8), not burn's (1e-5).
     #[config(default = 1e-8)]
     pub adam_epsilon: f64,
+    /// The spectral penalty, if any.
     #[config(default = "None")]
     pub spectral: Option<SpectralSettings>,
+    /// The Jacobian penalty, if any.
     #[config(default = "None")]
     pub jacobian: Option<JacobianPenaltyConfig>,
     /// Batch size of evaluation passes (test accuracy, eigenvector refresh). Models with
@@ -53,7 +61,7 @@ impl TrainConfig {
             return bad(format!("batch size {} exceeds the {train_examples} training examples", self.batch_size));
         }
         if let Some(s) = &self.spectral {
-            for layer in s.layers.resolve(hidden_widths.len()).map_err(|e| TrainError::Config(e.to_string()))? {
+            for layer in s.layers.resolve(hidden_widths.len()).map_err(TrainError::PenaltySettings)? {
                 let width = hidden_widths[layer];
                 s.penalty.validate(width).map_err(|e| TrainError::Config(format!("hidden layer {layer}: {e}")))?;
                 if self.batch_size < width {
@@ -65,7 +73,7 @@ impl TrainConfig {
             }
         }
         if let Some(j) = &self.jacobian {
-            j.init().map_err(|e| TrainError::Config(e.to_string()))?;
+            j.init().map_err(TrainError::PenaltySettings)?;
         }
         Ok(())
     }

@@ -10,6 +10,8 @@
 //!   non-finite loss or a failed eigensolve, never returning a silently broken model.
 //! - [`TrainConfig`] / [`SpectralSettings`]: serialisable settings, validated before training
 //!   (batch ≥ width of every regularised layer, τ inside the layer, positive learning rate, …).
+//! - [`Trainer`]: one run's model, optimiser and penalties; [`Trainer::step`] is the one optimiser
+//!   step, used by [`train`] and by the benchmarks alike.
 //! - [`accuracy`], [`hidden_covariances`]: evaluation passes reused by experiments.
 //!
 //! Same config and seed, same backend: same numbers.
@@ -32,14 +34,20 @@
 //! # Ok::<(), specreg_train::TrainError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod checkpoint;
 mod config;
 mod error;
+mod record;
+mod step;
 mod tensors;
 mod trainer;
 
 pub use checkpoint::CheckpointState;
 pub use config::{SpectralSettings, TrainConfig};
 pub use error::TrainError;
+pub use record::EpochRecord;
+pub use step::{StepValues, Trainer};
 pub use tensors::{accuracy, correct, hidden_covariances, host_matrix, to_tensors};
-pub use trainer::{EpochRecord, TrainOptions, Trained, train};
+pub use trainer::{TrainOptions, Trained, train};

@@ -49,7 +49,7 @@ pub fn hidden_covariances(
         let hidden = model.forward_hidden(x).hidden;
         for (acc, &k) in accumulators.iter_mut().zip(layers) {
             let rows = host_matrix(hidden[k].clone());
-            acc.update(rows.view()).map_err(|e| TrainError::Spectrum { layer: k, message: e.to_string() })?;
+            acc.update(rows.view()).map_err(|source| TrainError::Spectrum { layer: k, source })?;
         }
     }
     Ok(accumulators)

@@ -5,32 +5,66 @@
 //! two clusters at ±(1, 1) with s.d. 0.1 (*chosen*: the protocol says "at ±1"). Every layer's normalised
 //! covariance spectrum is plotted on log-log axes, coloured by depth, beside the 1/n reference.
 
-use anyhow::Result;
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
 use specreg_report::figure::{Panel, Series, draw_panels, ramp_color, variant_color};
-use specreg_report::tables::{self, SpectrumRow};
+use specreg_report::RunKey;
+use specreg_report::tables;
 use specreg_spectrum::{layer_spectrum, reference_curve};
 
-use super::{ExperimentDir, fit_row, normalised_points};
+use super::normalised_points;
+use crate::error::{Error, Result};
+use crate::measure::{fit_row, spectrum_rows};
+use crate::store::ExperimentDir;
 
-pub const ID: &str = "T1";
+const ID: &str = "T1";
 const INPUTS: [&str; 2] = ["gaussian", "two-cluster"];
 
+/// The `t1` section of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct T1Config {
+    /// Number of two-dimensional inputs.
     pub inputs: usize,
+    /// Units per layer.
     pub width: usize,
+    /// Layers.
     pub depth: usize,
+    /// Weight scale σ_w (weights N(0, σ_w²/fan_in)).
     pub sigma_w: f64,
+    /// Bias scale σ_b.
     pub sigma_b: f64,
+    /// Seed of inputs and weights.
     pub seed: u64,
 }
 
+impl T1Config {
+    /// Checks every setting, naming the first one out of range.
+    pub fn validate(&self, profile: &str) -> Result<()> {
+        let bad = |setting: &str, problem: &str| Err(Error::Setting { profile: profile.into(), section: "t1".into(), setting: setting.into(), problem: problem.into() });
+        if self.inputs < 2 {
+            return bad("inputs", "must be ≥ 2");
+        }
+        if self.width < 4 {
+            return bad("width", "must be ≥ 4");
+        }
+        if self.depth == 0 {
+            return bad("depth", "must be ≥ 1");
+        }
+        if !(self.sigma_w.is_finite() && self.sigma_w > 0.0) {
+            return bad("sigma_w", "must be finite and > 0");
+        }
+        if !(self.sigma_b.is_finite() && self.sigma_b >= 0.0) {
+            return bad("sigma_b", "must be finite and ≥ 0");
+        }
+        Ok(())
+    }
+}
+
+/// Simulates the network on both input distributions and writes `spectra` and `fits`.
 pub fn run(cfg: &T1Config, dir: &ExperimentDir) -> Result<()> {
     let (mut spectra, mut fits) = (Vec::new(), Vec::new());
     for (k, &input) in INPUTS.iter().enumerate() {
@@ -40,21 +74,12 @@ pub fn run(cfg: &T1Config, dir: &ExperimentDir) -> Result<()> {
             h = random_tanh_layer(&h, cfg.width, cfg.sigma_w, cfg.sigma_b, &mut rng);
             let spectrum = layer_spectrum(h.view())?;
             let name = format!("layer{layer:02}");
-            let row = |rank: usize, eigenvalue: f64| SpectrumRow {
-                experiment: ID.into(),
-                variant: input.into(),
-                beta: 0.0,
-                seed: cfg.seed,
-                layer: name.clone(),
-                split: "random-inputs".into(),
-                rank: rank as u32,
-                eigenvalue,
-            };
-            spectra.extend(spectrum.eigenvalues.iter().enumerate().map(|(r, &v)| row(r + 1, v)));
+            let key = RunKey::new(ID, input, 0.0, cfg.seed);
+            spectra.extend(spectrum_rows(&key, &name, "random-inputs", spectrum.eigenvalues.as_slice().expect("contiguous")));
             // Two-dimensional inputs give spectra that can collapse to rounding noise past a few ranks:
             // a fit that cannot be made is left out of the table and shows as "-" in the summary.
             if let Ok(fit) = &spectrum.fit {
-                fits.push(fit_row(ID, input, cfg.seed, &name, fit));
+                fits.push(fit_row(&key, &name, fit));
             }
         }
     }
@@ -82,6 +107,7 @@ fn random_tanh_layer(h: &Array2<f64>, width: usize, sigma_w: f64, sigma_b: f64, 
     (h.dot(&w) + &b.insert_axis(Axis(0))).mapv(f64::tanh)
 }
 
+/// `random_network_spectra.png`, from the tables.
 pub fn figures(dir: &ExperimentDir) -> Result<()> {
     let spectra = tables::read_spectra(&dir.table("spectra"))?;
     let depth = spectra.iter().map(|r| r.layer.as_str()).collect::<std::collections::BTreeSet<_>>();
@@ -90,12 +116,12 @@ pub fn figures(dir: &ExperimentDir) -> Result<()> {
         .map(|&input| {
             let mut panel = Panel::log_log(&format!("{input} inputs"), "rank n", "normalised variance λ_n / Σλ");
             for (k, layer) in depth.iter().enumerate() {
-                let eig: Vec<f64> = spectra.iter().filter(|r| r.variant == input && r.layer == *layer).map(|r| r.eigenvalue).collect();
+                let eig: Vec<f64> = spectra.iter().filter(|r| r.key.variant == input && r.layer == *layer).map(|r| r.eigenvalue).collect();
                 let color = ramp_color(k as f64 / (depth.len().max(2) - 1) as f64);
                 let points = normalised_points(&eig);
                 panel = panel.with(if k == 0 || k + 1 == depth.len() { Series::line(layer.to_string(), color, points) } else { Series::unlabelled(color, points) });
             }
-            let n = spectra.iter().filter(|r| r.variant == input).map(|r| r.rank as usize).max().unwrap_or(1);
+            let n = spectra.iter().filter(|r| r.key.variant == input).map(|r| r.rank as usize).max().unwrap_or(1);
             let one_over_n: Vec<(f64, f64)> = reference_curve(n, 1.0, 1.0).into_iter().enumerate().map(|(k, v)| ((k + 1) as f64, v)).collect();
             panel.with(Series::line("1/n", variant_color(0), one_over_n).dashed())
         })
@@ -104,6 +130,7 @@ pub fn figures(dir: &ExperimentDir) -> Result<()> {
     Ok(())
 }
 
+/// The SUMMARY.md section: α̂ per layer and input distribution.
 pub fn summary(dir: &ExperimentDir) -> Result<String> {
     let fits = tables::read_fits(&dir.table("fits"))?;
     let spectra = tables::read_spectra(&dir.table("spectra"))?;
@@ -114,7 +141,7 @@ pub fn summary(dir: &ExperimentDir) -> Result<String> {
     for layer in layers {
         let cell = |input: &str| {
             fits.iter()
-                .find(|f| f.variant == input && f.layer == layer)
+                .find(|f| f.key.variant == input && f.layer == layer)
                 .map_or("-".to_string(), |f| format!("{:.2} (R² {:.2}, ranks {}–{})", f.alpha_hat, f.r2, f.rank_min, f.rank_max))
         };
         out += &format!("| {layer} | {} | {} |\n", cell(INPUTS[0]), cell(INPUTS[1]));

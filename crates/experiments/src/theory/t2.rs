@@ -10,35 +10,63 @@
 
 use std::f64::consts::TAU;
 
-use anyhow::Result;
 use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
-use specreg_report::tables::{self, ProjectionRow, SpectrumRow};
+use specreg_report::RunKey;
+use specreg_report::tables::{self, ProjectionRow};
 use specreg_spectrum::{layer_spectrum, simulate::random_rotation, smoothness_threshold};
 
-use super::{ExperimentDir, fit_row};
+use crate::error::{Error, Result};
+use crate::measure::{fit_row, spectrum_rows};
+use crate::store::ExperimentDir;
 
-pub const ID: &str = "T2";
+const ID: &str = "T2";
 
+/// The `t2` section of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct T2Config {
+    /// Points of the stimulus grid over [0, 2π).
     pub grid_points: usize,
     /// Features (twice the number of frequencies).
     pub features: usize,
+    /// Spectral exponents α of the embeddings.
     pub alphas: Vec<f64>,
+    /// Random directions projected on.
     pub directions: usize,
+    /// Seed of the rotation and directions.
     pub seed: u64,
+}
+
+impl T2Config {
+    /// Checks every setting, naming the first one out of range.
+    pub fn validate(&self, profile: &str) -> Result<()> {
+        let bad = |setting: &str, problem: &str| Err(Error::Setting { profile: profile.into(), section: "t2".into(), setting: setting.into(), problem: problem.into() });
+        if self.grid_points < 4 {
+            return bad("grid_points", "must be ≥ 4");
+        }
+        if self.features < 4 || self.features % 2 != 0 {
+            return bad("features", "must be an even number ≥ 4");
+        }
+        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(a.is_finite() && *a > 0.0)) {
+            return bad("alphas", "must be a non-empty list of finite values > 0");
+        }
+        if self.directions == 0 {
+            return bad("directions", "must be ≥ 1");
+        }
+        Ok(())
+    }
 }
 
 fn variant(alpha: f64) -> String {
     format!("alpha={alpha}")
 }
 
+/// Embeds the stimulus at each α and writes `projections`, `spectra` and `fits`.
 pub fn run(cfg: &T2Config, dir: &ExperimentDir) -> Result<()> {
     let theta: Vec<f64> = (0..cfg.grid_points).map(|i| TAU * i as f64 / cfg.grid_points as f64).collect();
     let rotation = random_rotation(cfg.features, cfg.seed);
@@ -62,17 +90,9 @@ pub fn run(cfg: &T2Config, dir: &ExperimentDir) -> Result<()> {
             }));
         }
         let spectrum = layer_spectrum(representation.view())?;
-        spectra.extend(spectrum.eigenvalues.iter().enumerate().map(|(r, &eigenvalue)| SpectrumRow {
-            experiment: ID.into(),
-            variant: variant(alpha),
-            beta: 0.0,
-            seed: cfg.seed,
-            layer: "representation".into(),
-            split: "grid".into(),
-            rank: r as u32 + 1,
-            eigenvalue,
-        }));
-        fits.push(fit_row(ID, &variant(alpha), cfg.seed, "representation", &spectrum.fit?));
+        let key = RunKey::new(ID, variant(alpha), 0.0, cfg.seed);
+        spectra.extend(spectrum_rows(&key, "representation", "grid", spectrum.eigenvalues.as_slice().expect("contiguous")));
+        fits.push(fit_row(&key, "representation", &spectrum.fit?));
     }
     tables::write_table(&mut tables::projections_frame(&projections)?, &dir.table("projections"))?;
     tables::write_table(&mut tables::spectra_frame(&spectra)?, &dir.table("spectra"))?;
@@ -116,6 +136,7 @@ fn alphas_and_curves(rows: &[ProjectionRow]) -> Vec<(f64, Vec<Vec<(f64, f64)>>)>
         .collect()
 }
 
+/// `smoothness_projections.png`, from the tables.
 pub fn figures(dir: &ExperimentDir) -> Result<()> {
     let rows = tables::read_projections(&dir.table("projections"))?;
     let critical = smoothness_threshold(1);
@@ -134,6 +155,7 @@ pub fn figures(dir: &ExperimentDir) -> Result<()> {
     Ok(())
 }
 
+/// The SUMMARY.md section: α̂ and roughness per α.
 pub fn summary(dir: &ExperimentDir) -> Result<String> {
     let rows = tables::read_projections(&dir.table("projections"))?;
     let fits = tables::read_fits(&dir.table("fits"))?;
@@ -141,7 +163,7 @@ pub fn summary(dir: &ExperimentDir) -> Result<String> {
     let mut out = format!("Smoothness threshold α_c = 1 + 2/d = {critical} for d = 1.\n\n| α | fitted α̂ of the embedding | total variation / s.d. (mean over directions) | expected |\n|---|---|---|---|\n");
     for (alpha, curves) in alphas_and_curves(&rows) {
         let tv = curves.iter().map(|c| total_variation(&c.iter().map(|p| p.1).collect::<Vec<_>>())).sum::<f64>() / curves.len() as f64;
-        let fit = fits.iter().find(|f| f.alpha_hat.is_finite() && f.variant == variant(alpha));
+        let fit = fits.iter().find(|f| f.alpha_hat.is_finite() && f.key.variant == variant(alpha));
         let fitted = fit.map_or("-".into(), |f| format!("{:.2} (R² {:.3})", f.alpha_hat, f.r2));
         let expected = if alpha > critical { "smooth" } else { "rough" };
         out += &format!("| {alpha} | {fitted} | {tv:.1} | {expected} |\n");

@@ -1,0 +1,101 @@
+//! The datasets experiments train on: found (and verified) in the data directory, loaded once per
+//! process, cut to the subsets a profile asks for.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use specreg_data::verify::{Check, DatasetReport, verify_dataset};
+use specreg_data::{Dataset, DatasetId, Split};
+
+use crate::error::{Error, Result};
+use crate::settings::TrainingSettings;
+
+/// What happened to one dataset of an experiment, for the manifest and SUMMARY.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetOutcome {
+    /// The dataset's name.
+    pub dataset: String,
+    /// `ran`, or `skipped: …` with the command that fetches the data.
+    pub status: String,
+    /// File → check label, from `data verify`.
+    pub checksums: BTreeMap<String, String>,
+}
+
+impl DatasetOutcome {
+    /// Whether the experiment ran on it.
+    pub fn ran(&self) -> bool {
+        self.status == "ran"
+    }
+}
+
+/// The data directory and the datasets loaded from it so far.
+pub struct DataSets {
+    dir: PathBuf,
+    allow_unverified: bool,
+    loaded: HashMap<DatasetId, (Split, BTreeMap<String, String>)>,
+    subsets: HashMap<(DatasetId, Option<usize>, Option<usize>), (Dataset, Dataset)>,
+}
+
+impl DataSets {
+    /// Datasets under `dir`; with `allow_unverified`, files that fail their checksums are used (and
+    /// recorded as such) instead of refused.
+    pub fn new(dir: &Path, allow_unverified: bool) -> Self {
+        DataSets { dir: dir.to_path_buf(), allow_unverified, loaded: HashMap::new(), subsets: HashMap::new() }
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Verifies and loads `dataset` (once); `Ok(Err(outcome))` when it is absent (skipped, with the
+    /// fetch command), an error when present but failing its checksums (unless allowed) or unreadable.
+    pub fn load(&mut self, dataset: DatasetId) -> Result<std::result::Result<DatasetOutcome, DatasetOutcome>> {
+        if let Some((_, checksums)) = self.loaded.get(&dataset) {
+            return Ok(Ok(DatasetOutcome { dataset: dataset.name().into(), status: "ran".into(), checksums: checksums.clone() }));
+        }
+        let name = dataset.name();
+        let report = verify_dataset(&self.dir, dataset)?;
+        let checksums: BTreeMap<String, String> = match &report {
+            DatasetReport::Absent { hint, .. } => {
+                return Ok(Err(DatasetOutcome { dataset: name.into(), status: format!("skipped: not found. {hint}"), checksums: BTreeMap::new() }));
+            }
+            DatasetReport::Present { files, .. } => {
+                let missing: Vec<String> = files.iter().filter(|f| f.check == Check::Missing).map(|f| file_name(&f.path)).collect();
+                if !missing.is_empty() {
+                    return Err(Error::Incomplete { dataset: name.into(), dir: dataset.dir(&self.dir), missing, hint: dataset.fetch_hint() });
+                }
+                if !report.is_ok() {
+                    if !self.allow_unverified {
+                        return Err(Error::Unverified { dataset: name.into(), dir: self.dir.clone() });
+                    }
+                    println!("{name} under {} fails its checksums; used anyway (--allow-unverified), recorded in the manifest", self.dir.display());
+                }
+                files.iter().map(|f| (file_name(&f.path), f.check.label().to_string())).collect()
+            }
+        };
+        let split = specreg_data::load(dataset, &self.dir)?;
+        self.loaded.insert(dataset, (split, checksums.clone()));
+        Ok(Ok(DatasetOutcome { dataset: name.into(), status: "ran".into(), checksums }))
+    }
+
+    /// The training and test examples an experiment's settings select from a loaded dataset.
+    pub fn subsets(&mut self, dataset: DatasetId, settings: &TrainingSettings) -> Result<&(Dataset, Dataset)> {
+        let key = (dataset, settings.train_per_class, settings.test_examples);
+        if !self.subsets.contains_key(&key) {
+            let (split, _) = self.loaded.get(&dataset).expect("loaded before its subsets are asked for");
+            let train = match settings.train_per_class {
+                Some(k) => split.train.first_per_class(k)?,
+                None => split.train.clone(),
+            };
+            let test = split.test.head(settings.test_examples.unwrap_or(split.test.len()));
+            self.subsets.insert(key, (train, test));
+        }
+        Ok(&self.subsets[&key])
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}

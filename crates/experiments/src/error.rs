@@ -1,0 +1,138 @@
+//! Why an experiment could not run. Each error names what it concerns (a profile setting, a run, a file)
+//! and keeps the underlying error as its source.
+
+use std::path::PathBuf;
+
+use specreg_files::FileError;
+
+/// Everything that can stop `reproduce` or `figures`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A profile file could not be read.
+    #[error("reading profile {}", path.display())]
+    ProfileRead {
+        /// The profile file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: FileError,
+    },
+    /// A profile file is not valid JSON of the profile schema (an unknown or misspelled field, a wrong type).
+    #[error("parsing profile {}", path.display())]
+    ProfileParse {
+        /// The profile file.
+        path: PathBuf,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A setting of a profile is out of its allowed range.
+    #[error("profile {profile}, section {section}: {setting}: {problem}")]
+    Setting {
+        /// The profile's name.
+        profile: String,
+        /// The section (`e1`, `s3`, `t2`, …).
+        section: String,
+        /// The setting's name.
+        setting: String,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
+    /// `--only` named an experiment that does not exist.
+    #[error("unknown experiment {name:?}; known: {known}")]
+    UnknownExperiment {
+        /// What was asked for.
+        name: String,
+        /// The known ids.
+        known: String,
+    },
+    /// A dataset is present but fails its checksums.
+    #[error("{dataset} under {} fails its checksums; run `cargo xtask data verify` for details (or pass --allow-unverified to use it anyway)", dir.display())]
+    Unverified {
+        /// The dataset's name.
+        dataset: String,
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// Some of a dataset's files are present, others are missing.
+    #[error("{dataset} under {}: missing {}; {hint}", dir.display(), missing.join(", "))]
+    Incomplete {
+        /// The dataset's name.
+        dataset: String,
+        /// Its directory.
+        dir: PathBuf,
+        /// The missing files.
+        missing: Vec<String>,
+        /// The command that fetches it.
+        hint: String,
+    },
+    /// A dataset could not be read, verified or fetched.
+    #[error(transparent)]
+    Data(#[from] specreg_data::DataError),
+    /// A run failed.
+    #[error("{run}")]
+    Run {
+        /// The run (experiment, dataset, variant, seed).
+        run: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] specreg_train::TrainError),
+    /// An attack sweep failed.
+    #[error(transparent)]
+    Attack(#[from] specreg_attacks::AttackError),
+    /// A spectrum could not be computed.
+    #[error(transparent)]
+    Spectrum(#[from] specreg_spectrum::SpectrumError),
+    /// A model could not be exported.
+    #[error(transparent)]
+    Model(#[from] specreg_models::ModelError),
+    /// A table or figure could not be written or read.
+    #[error(transparent)]
+    Report(#[from] specreg_report::ReportError),
+    /// A file could not be written, read or renamed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A run file, manifest or other JSON file is corrupt.
+    #[error("{}: not a valid result file", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    /// This error, as the failure of `run`.
+    pub fn in_run(self, run: impl Into<String>) -> Error {
+        Error::Run { run: run.into(), source: Box::new(self) }
+    }
+}
+
+/// Shorthand for this crate's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Reads a file, naming it on failure.
+pub(crate) fn read_to_string(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::File(FileError::new(path, source)))
+}
+
+/// An error and its sources, joined by ": ", for one-line messages.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.ends_with(&part) {
+            text += ": ";
+            text += &part;
+        }
+        source = e.source();
+    }
+    text
+}

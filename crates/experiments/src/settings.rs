@@ -1,0 +1,179 @@
+//! The sizes and settings of one training experiment, as written in a profile section.
+
+use serde::{Deserialize, Serialize};
+use specreg_data::DatasetId;
+
+use crate::error::{Error, Result};
+
+/// The sizes and settings of one training experiment (a section `e1`, `e2_mlp`, … of a profile).
+///
+/// Settings added after results were first published carry a default and are left out of the JSON
+/// when they hold it, so a run finished before they existed still matches its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSettings {
+    /// Datasets to run on, in order (`mnist`, `cifar10`); a missing dataset is skipped and reported.
+    #[serde(default = "mnist_only")]
+    pub datasets: Vec<String>,
+    /// Train on the first k examples of each class (null: the whole training set).
+    #[serde(default)]
+    pub train_per_class: Option<usize>,
+    /// Test accuracy and test spectra on the first n test examples (null: all).
+    #[serde(default)]
+    pub test_examples: Option<usize>,
+    /// Attack the first n test examples.
+    pub attack_examples: usize,
+    /// One run per seed.
+    pub seeds: Vec<u64>,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// SpecReg strengths β.
+    #[serde(default)]
+    pub betas: Vec<f64>,
+    /// MLP hidden widths, or the CNN's fully connected widths.
+    pub hidden: Vec<usize>,
+    /// CNN conv channels (ignored by MLP experiments).
+    #[serde(default = "default_channels")]
+    pub conv_channels: Vec<usize>,
+    /// ε grid; null: PROTOCOL §1.6's grid for the dataset.
+    #[serde(default)]
+    pub epsilons: Option<Vec<f64>>,
+    /// PGD steps.
+    #[serde(default = "default_pgd_steps")]
+    pub pgd_steps: usize,
+    /// The spectral penalty's anchor rank τ (0-based).
+    #[serde(default = "default_tau")]
+    pub tau: usize,
+    /// The spectral penalty's target exponent α.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// λ_J of the Jacobian penalty.
+    #[serde(default = "default_jacobian")]
+    pub jacobian_weight: f64,
+    /// S1: weight decays.
+    #[serde(default)]
+    pub weight_decays: Vec<f64>,
+    /// S2, S3: anchor ranks τ.
+    #[serde(default)]
+    pub taus: Vec<usize>,
+    /// Also measure spectra on the training examples (a second pass over them).
+    #[serde(default = "yes")]
+    pub train_spectra: bool,
+}
+
+fn mnist_only() -> Vec<String> {
+    vec!["mnist".into()]
+}
+fn default_channels() -> Vec<usize> {
+    vec![16, 32]
+}
+fn default_pgd_steps() -> usize {
+    40
+}
+fn default_tau() -> usize {
+    10
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_jacobian() -> f64 {
+    0.01
+}
+fn yes() -> bool {
+    true
+}
+
+/// A finite number in a range, for validation messages.
+fn finite_at_least(value: f64, min: f64, strict: bool) -> bool {
+    value.is_finite() && if strict { value > min } else { value >= min }
+}
+
+impl TrainingSettings {
+    /// Checks every setting, naming the first one out of range (with `profile` and `section`).
+    pub fn validate(&self, profile: &str, section: &str) -> Result<()> {
+        let bad = |setting: &str, problem: String| Err(Error::Setting { profile: profile.into(), section: section.into(), setting: setting.into(), problem });
+        if self.datasets.is_empty() {
+            return bad("datasets", "must name at least one dataset (mnist, cifar10)".into());
+        }
+        for d in &self.datasets {
+            if !matches!(DatasetId::from_name(d), Some(DatasetId::Mnist | DatasetId::Cifar10)) {
+                return bad("datasets", format!("unknown dataset {d:?}: allowed are mnist and cifar10"));
+            }
+        }
+        if self.train_per_class == Some(0) {
+            return bad("train_per_class", "must be ≥ 1 (or null for the whole training set)".into());
+        }
+        if self.test_examples == Some(0) {
+            return bad("test_examples", "must be ≥ 1 (or null for the whole test set)".into());
+        }
+        if self.attack_examples == 0 {
+            return bad("attack_examples", "must be ≥ 1".into());
+        }
+        if self.seeds.is_empty() {
+            return bad("seeds", "must list at least one seed".into());
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "must be ≥ 1".into());
+        }
+        if self.batch_size < 2 {
+            return bad("batch_size", format!("is {}; must be ≥ 2", self.batch_size));
+        }
+        if let Some(per_class) = self.train_per_class {
+            let examples = per_class * 10;
+            if self.batch_size > examples {
+                return bad("batch_size", format!("is {}, above the {examples} training examples of train_per_class = {per_class}", self.batch_size));
+            }
+        }
+        if !finite_at_least(self.learning_rate, 0.0, true) {
+            return bad("learning_rate", format!("is {}; must be finite and > 0", self.learning_rate));
+        }
+        if let Some(b) = self.betas.iter().find(|b| !finite_at_least(**b, 0.0, false)) {
+            return bad("betas", format!("contains {b}; every β must be finite and ≥ 0"));
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad("hidden", format!("is {:?}; needs at least one hidden layer, every width ≥ 1", self.hidden));
+        }
+        if self.conv_channels.contains(&0) {
+            return bad("conv_channels", format!("is {:?}; every channel count must be ≥ 1", self.conv_channels));
+        }
+        if let Some(eps) = &self.epsilons {
+            if eps.is_empty() || eps.iter().any(|e| !(0.0..=1.0).contains(e)) {
+                return bad("epsilons", format!("is {eps:?}; must be a non-empty list of values in [0, 1]"));
+            }
+        }
+        if self.pgd_steps == 0 {
+            return bad("pgd_steps", "must be ≥ 1".into());
+        }
+        if !finite_at_least(self.alpha, 0.0, true) {
+            return bad("alpha", format!("is {}; must be finite and > 0", self.alpha));
+        }
+        if !finite_at_least(self.jacobian_weight, 0.0, false) {
+            return bad("jacobian_weight", format!("is {}; must be finite and ≥ 0", self.jacobian_weight));
+        }
+        if let Some(w) = self.weight_decays.iter().find(|w| !finite_at_least(**w, 0.0, false)) {
+            return bad("weight_decays", format!("contains {w}; every weight decay must be finite and ≥ 0"));
+        }
+        Ok(())
+    }
+
+    /// The ε grid for `dataset`: the profile's, else PROTOCOL §1.6's.
+    pub fn epsilons(&self, dataset: DatasetId) -> Vec<f64> {
+        self.epsilons.clone().unwrap_or_else(|| match dataset {
+            DatasetId::Cifar10 => (0..=8).map(|k| k as f64 / 255.0).collect(),
+            _ => (0..=12).map(|k| k as f64 * 0.025).collect(),
+        })
+    }
+
+    /// Training examples a run on `dataset` sees.
+    pub fn train_examples(&self, dataset: DatasetId) -> usize {
+        let full = match dataset {
+            DatasetId::Cifar10 => 50_000,
+            _ => 60_000,
+        };
+        self.train_per_class.map_or(full, |k| (k * 10).min(full))
+    }
+}

@@ -1,0 +1,69 @@
+//! `OUT/SUMMARY.md`: the claims of PROTOCOL §3 and what each experiment measured, rebuilt from the
+//! tables alone.
+
+use std::path::Path;
+
+use specreg_report::write_file_atomically;
+
+use crate::catalog::{EXPERIMENTS, Kind};
+use crate::claims;
+use crate::error::{Error, Result, read_to_string};
+use crate::profile::workspace_root;
+use crate::report;
+use crate::store::ExperimentDir;
+
+/// Rebuilds `out/SUMMARY.md` from the tables and manifests under `out`.
+pub fn write_summary(out: &Path) -> Result<()> {
+    let mut text = String::from("# specreg reproduction summary\n\n");
+    text += &format!("Code version {}. Each section is rebuilt from `<experiment>/tables/*.parquet`.\n\n", git_revision());
+    text += &claims::section(&claims::judge(&claims::read_tables(out)?));
+    text += "\n## Experiments\n\n";
+    for spec in EXPERIMENTS {
+        let id = spec.id;
+        let dir = ExperimentDir::new(out, id);
+        if !dir.manifest().is_file() {
+            text += &format!("### {id}\n\nNot run (not in the profile used, or not finished; `cargo xtask reproduce --only {id}`).\n\n");
+            continue;
+        }
+        let manifest: serde_json::Value = serde_json::from_str(&read_to_string(&dir.manifest())?).map_err(|source| Error::Json { path: dir.manifest(), source })?;
+        text += &format!(
+            "### {id}\n\n{} ({}). Profile `{}`, {:.1} s, backend {}. Figures: `{id}/figures/`.\n\n",
+            spec.title,
+            spec.section,
+            manifest["profile"].as_str().unwrap_or("?"),
+            manifest["wall_seconds"].as_f64().unwrap_or(f64::NAN),
+            manifest["backend"].as_str().unwrap_or("?"),
+        );
+        for d in manifest["datasets"].as_array().into_iter().flatten() {
+            if d["status"].as_str() != Some("ran") {
+                text += &format!("- {}: {}\n", d["dataset"].as_str().unwrap_or("?"), d["status"].as_str().unwrap_or("?"));
+            }
+        }
+        text += &match &spec.kind {
+            Kind::Theory(theory) => (theory.summary)(&dir)?,
+            Kind::Training(_) if dir.table("training").is_file() => report::summary(&dir)?,
+            Kind::Training(_) => "No runs.\n".into(),
+        };
+        text += "\n";
+    }
+    write_file_atomically(&out.join("SUMMARY.md"), &text)?;
+    Ok(())
+}
+
+/// The git revision of the workspace, with "+dirty" when it has uncommitted changes; "unknown" outside git.
+pub fn git_revision() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(rev) if git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()) => format!("{rev}+dirty"),
+        Some(rev) => rev,
+        None => "unknown".into(),
+    }
+}

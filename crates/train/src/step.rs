@@ -1,0 +1,216 @@
+//! One training run's moving parts (model, AMSGrad, penalties) and the one function that takes an
+//! optimiser step. The training loop ([`crate::train`]) and the benchmarks both step through
+//! [`Trainer::step`], so what is benchmarked is what trains.
+
+use std::path::Path;
+
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Gradients;
+use specreg_data::Dataset;
+use specreg_models::{Model, ModelConfig, Network};
+use specreg_regularizer::{JacobianPenalty, SpectralPenalty};
+
+use crate::checkpoint::{self, CheckpointState};
+use crate::config::TrainConfig;
+use crate::error::TrainError;
+use crate::record::EpochRecord;
+use crate::tensors::{correct, hidden_covariances};
+
+/// What one step measured, for the epoch's averages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepValues {
+    /// The batch's cross-entropy.
+    pub loss: f64,
+    /// The batch's total penalty (spectral + Jacobian), if the run has one.
+    pub penalty: Option<f64>,
+    /// Correct predictions in the batch (training mode).
+    pub correct: usize,
+}
+
+/// A model being trained with AMSGrad and the run's penalties (PROTOCOL §1.2, §1.4, §1.5).
+pub struct Trainer {
+    /// `None` only inside [`Trainer::step`], while the optimiser owns the model.
+    model: Option<Model>,
+    optimizer: ModuleOptimizer,
+    spectral: Vec<(usize, SpectralPenalty)>,
+    jacobian: Option<JacobianPenalty>,
+    loss_fn: CrossEntropyLoss,
+    config: TrainConfig,
+    device: Device,
+}
+
+impl Trainer {
+    /// Validates the settings against the network and a training set of `train_examples`, then builds
+    /// the model (initial weights drawn from the config's seed) on `device` (autodiff on top of it).
+    pub fn new(model_config: &ModelConfig, config: &TrainConfig, train_examples: usize, device: &Device) -> Result<Self, TrainError> {
+        model_config.validate()?;
+        let autodiff = device.clone().autodiff();
+        let model = model_config.init_seeded(&autodiff, config.seed)?;
+        let widths = model.hidden_widths();
+        config.validate(&widths, train_examples)?;
+
+        let mut adam = AdamConfig::new().with_amsgrad(true).with_epsilon(config.adam_epsilon as f32);
+        if config.weight_decay > 0.0 {
+            adam = adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)));
+        }
+        let spectral = match &config.spectral {
+            None => Vec::new(),
+            Some(s) => s
+                .layers
+                .resolve(widths.len())
+                .map_err(TrainError::PenaltySettings)?
+                .into_iter()
+                .map(|k| Ok((k, s.penalty.init(widths[k]).map_err(TrainError::PenaltySettings)?)))
+                .collect::<Result<_, TrainError>>()?,
+        };
+        let jacobian = config.jacobian.as_ref().map(|j| j.init()).transpose().map_err(TrainError::PenaltySettings)?;
+        Ok(Trainer {
+            model: Some(model),
+            optimizer: adam.init(),
+            spectral,
+            jacobian,
+            loss_fn: CrossEntropyLossConfig::new().init(&autodiff),
+            config: config.clone(),
+            device: device.clone(),
+        })
+    }
+
+    /// The model as trained so far (training mode, on the autodiff device).
+    pub fn model(&self) -> &Model {
+        self.model.as_ref().expect("the model is only taken inside step")
+    }
+
+    /// The model in evaluation mode, on the plain device.
+    pub fn evaluated(&self) -> Model {
+        self.model().valid()
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Whether the run has a spectral penalty (whose eigenvectors need a refresh every epoch, and
+    /// whose batches must all be full).
+    pub fn has_spectral_penalty(&self) -> bool {
+        !self.spectral.is_empty()
+    }
+
+    /// PROTOCOL §1.2 step 1: the full training set through the network in evaluation mode, the
+    /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch.
+    pub fn refresh_eigenvectors(&mut self, train: &Dataset, epoch: usize) -> Result<(), TrainError> {
+        let layers: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
+        let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, &self.device).map_err(|e| match e {
+            TrainError::Spectrum { layer, source } => TrainError::Eigen { epoch, layer, source: source.into() },
+            other => other,
+        })?;
+        let autodiff = self.device.clone().autodiff();
+        for ((k, penalty), acc) in self.spectral.iter_mut().zip(covariances) {
+            let covariance = acc.covariance().map_err(|e| TrainError::Eigen { epoch, layer: *k, source: e.into() })?;
+            penalty.refresh(covariance.view(), &autodiff).map_err(|source| TrainError::Eigen { epoch, layer: *k, source })?;
+        }
+        Ok(())
+    }
+
+    /// One optimiser step on a batch (images and labels on the autodiff device): forward pass,
+    /// cross-entropy plus penalties, backward pass, AMSGrad update. `epoch` and `batch` (0-based)
+    /// seed the Jacobian projection and locate errors; after an error the model is unchanged.
+    pub fn step(&mut self, x: Tensor<4>, y: Tensor<1, Int>, epoch: usize, batch: usize) -> Result<StepValues, TrainError> {
+        let (values, grads) = self.loss_and_gradients(x, y, epoch, batch)?;
+        let model = self.model.take().expect("the model is only taken inside step");
+        let grads = GradientsParams::from_grads(grads, &model);
+        self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
+        Ok(values)
+    }
+
+    /// The batch's loss (cross-entropy + penalties), its parts, and its gradients.
+    fn loss_and_gradients(&self, x: Tensor<4>, y: Tensor<1, Int>, epoch: usize, batch: usize) -> Result<(StepValues, Gradients), TrainError> {
+        let model = self.model();
+        let mut penalty: Option<Tensor<1>> = None;
+        let (logits, hidden) = match &self.jacobian {
+            Some(jac) => {
+                let autodiff = self.device.clone().autodiff();
+                let tangent = jac.projection(x.dims(), projection_seed(self.config.seed, epoch, batch), &autodiff);
+                let (logits, jv) = model.forward_tangent(x.clone(), tangent)?;
+                penalty = Some(jac.value(jv));
+                // The spectral penalty needs the hidden layers too: a second pass only then.
+                (logits, if self.spectral.is_empty() { Vec::new() } else { model.forward_hidden(x).hidden })
+            }
+            None => {
+                let out = model.forward_hidden(x);
+                (out.logits, out.hidden)
+            }
+        };
+        for (k, p) in &self.spectral {
+            let value = p.value(hidden[*k].clone()).map_err(|source| TrainError::Penalty { epoch, batch, layer: *k, source })?;
+            penalty = Some(match penalty {
+                Some(sum) => sum + value.value,
+                None => value.value,
+            });
+        }
+        let ce = self.loss_fn.forward(logits.clone(), y.clone());
+        let loss = scalar(&ce);
+        check_finite(loss, epoch, batch, "cross-entropy loss")?;
+        let (total, penalty) = match penalty {
+            Some(p) => {
+                let value = scalar(&p);
+                check_finite(value, epoch, batch, "penalty")?;
+                (ce + p, Some(value))
+            }
+            None => (ce, None),
+        };
+        let correct = correct(logits.detach(), y);
+        Ok((StepValues { loss, penalty, correct }, total.backward()))
+    }
+
+    /// Loads the newest checkpoint under `dir` written by this run's configuration (any epoch count),
+    /// returning its history; an empty history when there is none.
+    pub(crate) fn resume(&mut self, dir: &Path, model_config: &ModelConfig) -> Result<Vec<EpochRecord>, TrainError> {
+        let Some(found) = checkpoint::latest(dir)? else { return Ok(Vec::new()) };
+        if found.state.config != self.checkpoint_identity(model_config) {
+            return Err(found.refused("was written by a run with a different configuration; delete it or use another directory"));
+        }
+        if found.state.history.len() > self.config.epochs {
+            return Err(found.refused(format!("holds {} epochs, more than the {} requested", found.state.history.len(), self.config.epochs)));
+        }
+        let record_error = |path: std::path::PathBuf| move |source| TrainError::Record { path, source };
+        let record = ModuleRecord::load(found.model_path()).map_err(record_error(found.model_path()))?;
+        let model = self.model.take().expect("the model is only taken inside step");
+        self.model = Some(model.try_load_record(record).map_err(record_error(found.model_path()))?);
+        let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
+        self.optimizer = optimizer.load(found.optimizer_path()).map_err(record_error(found.optimizer_path()))?;
+        Ok(found.state.history)
+    }
+
+    /// Writes a checkpoint of the model and optimizer after `history.len()` epochs under `dir`.
+    pub(crate) fn save_checkpoint(&self, dir: &Path, model_config: &ModelConfig, history: &[EpochRecord]) -> Result<(), TrainError> {
+        let state = CheckpointState { config: self.checkpoint_identity(model_config), history: history.to_vec() };
+        checkpoint::save(dir, &state, |model_path, optimizer_path| {
+            self.model().clone().into_record().save(model_path).map_err(|source| TrainError::Record { path: model_path.into(), source })?;
+            self.optimizer.save(optimizer_path).map_err(|source| TrainError::Record { path: optimizer_path.into(), source })
+        })
+    }
+
+    /// What a checkpoint must match to be resumed: everything but the epoch count, so that a finished
+    /// run can also be extended.
+    fn checkpoint_identity(&self, model_config: &ModelConfig) -> serde_json::Value {
+        serde_json::json!({ "model": model_config, "train": TrainConfig { epochs: 0, ..self.config.clone() } })
+    }
+}
+
+fn scalar(t: &Tensor<1>) -> f64 {
+    t.clone().into_scalar::<f64>()
+}
+
+fn check_finite(value: f64, epoch: usize, batch: usize, what: &'static str) -> Result<(), TrainError> {
+    if value.is_finite() { Ok(()) } else { Err(TrainError::NonFinite { epoch, batch, what, value }) }
+}
+
+/// A distinct, reproducible seed for each batch's Jacobian projection.
+fn projection_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32) ^ batch as u64
+}
