@@ -1,17 +1,35 @@
-"""PyTorch reference for `cargo xtask bench train`: the same three training steps, timed the same way
-(median of 5 steps after 2 warm-ups; the loss is read back every step, as specreg's trainer does).
+"""PyTorch reference for `cargo xtask bench train` and `cargo xtask bench attacks`: the same training steps
+and the same PGD-40 attack, timed the same way.
 
-    python3 bench/pytorch_steps.py [--device cuda|cpu] [--threads N]
+    python3 bench/pytorch_steps.py [--device cuda|cpu] [--threads N]      # prints a table
+    python3 bench/pytorch_steps.py --serve [--device …] [--threads N]     # driven by `cargo xtask bench`
 
 E1: MLP 784-2000-10, tanh, BatchNorm1d after the tanh, batch 3500, Adam(amsgrad); with the spectral
 penalty on the BatchNorm output (β = 5, α = 1, τ = 10, fixed eigenvectors, PROTOCOL §1.2); CNN: the
-MNIST CNN of E2/E3 (conv 16, conv 32, FC 1000), batch 1000.
+MNIST CNN of E2/E3 (conv 16, conv 32, FC 1000), batch 1000. PGD-40: ε = 0.1, step 0.01, uniform random
+start, against the E1 network in evaluation mode, batches of 1,000 MNIST test images.
+
+Like specreg's trainer, a step reads nothing back: the clock stops after a device synchronisation.
+
+In `--serve` mode the script reads commands on stdin and answers one JSON line each, so that the
+benchmark can interleave its own measurements with these in one invocation:
+    step NAME COUNT           times COUNT steps of NAME (e1, e1-specreg, cnn) → {"seconds": [...]}
+    pgd-load MNIST_DIR N B    loads the first N MNIST test images, batches of B → {"batches": K}
+    pgd BATCH                 times PGD-40 on batch BATCH (0-based) → {"seconds": s}
+    quit
 """
 import argparse
+import gzip
+import json
+import os
 import statistics
+import struct
+import sys
 import time
+import warnings
 
-import torch
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+import torch  # noqa: E402
 from torch import nn
 
 
@@ -40,61 +58,156 @@ def spectral_penalty(hidden, eigenvectors, beta=5.0, alpha=1.0, tau=10):
     return beta / n * (excess.pow(2) + torch.relu(excess)).sum()
 
 
-def step_time(net, batch, device, penalised=False):
-    torch.manual_seed(0)
-    net = net.to(device)
-    shape = (batch, 1, 28, 28)
-    x = torch.rand(shape, device=device)
-    y = torch.arange(batch, device=device) % 10
-    eigenvectors = None
-    if penalised:
-        with torch.no_grad():
-            h = net[:4].eval()(x).double()
-            net.train()
-            cov = torch.cov(h.T)
-            eigenvectors = torch.linalg.eigh(cov).eigenvectors.flip(1).float()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, amsgrad=True, eps=1e-8)
-    loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for k in range(7):
-        sync(device)
-        started = time.perf_counter()
-        if penalised:
-            hidden = net[:4](x)
-            loss = loss_fn(net[4](hidden), y) + spectral_penalty(hidden, eigenvectors)
-        else:
-            loss = loss_fn(net(x), y)
-        loss.item()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        sync(device)
-        if k >= 2:
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+class Stepper:
+    """One training configuration, built once; `time(count)` times `count` more steps."""
+
+    def __init__(self, name, device):
+        torch.manual_seed(0)
+        self.device = device
+        self.penalised = name == "e1-specreg"
+        net, batch = (cnn_network(), 1000) if name == "cnn" else (e1_network(), 3500)
+        self.net = net.to(device)
+        self.x = torch.rand((batch, 1, 28, 28), device=device)
+        self.y = torch.arange(batch, device=device) % 10
+        self.eigenvectors = None
+        if self.penalised:
+            with torch.no_grad():
+                h = self.net[:4].eval()(self.x).double()
+                self.net.train()
+                cov = torch.cov(h.T)
+                self.eigenvectors = torch.linalg.eigh(cov).eigenvectors.flip(1).float()
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, amsgrad=True, eps=1e-8)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.time(2)  # warm-up
+
+    def step(self):
+        if self.penalised:
+            hidden = self.net[:4](self.x)
+            loss = self.loss_fn(self.net[4](hidden), self.y) + spectral_penalty(hidden, self.eigenvectors)
+        else:
+            loss = self.loss_fn(self.net(self.x), self.y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def time(self, count):
+        times = []
+        for _ in range(count):
+            sync(self.device)
+            started = time.perf_counter()
+            self.step()
+            sync(self.device)
+            times.append(time.perf_counter() - started)
+        return times
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    _, _, _, dims = struct.unpack(">BBBB", data[:4])
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
+
+
+def mnist_test(directory):
+    def find(stem):
+        for name in (stem + ".gz", stem):
+            if os.path.exists(os.path.join(directory, name)):
+                return os.path.join(directory, name)
+        raise FileNotFoundError(os.path.join(directory, stem + ".gz"))
+    images = read_idx(find("t10k-images-idx3-ubyte")).float().div(255).unsqueeze(1)
+    labels = read_idx(find("t10k-labels-idx1-ubyte")).long()
+    return images, labels
+
+
+class Pgd:
+    """PGD-40 (ε = 0.1, step 0.01, uniform random start) against the E1 network in evaluation mode."""
+
+    def __init__(self, directory, count, batch, device):
+        torch.manual_seed(0)
+        self.device = device
+        images, labels = mnist_test(directory)
+        self.x, self.y = images[:count].to(device), labels[:count].to(device)
+        self.batch = batch
+        self.net = e1_network().to(device).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.attack(0)  # warm-up
+
+    def batches(self):
+        return (len(self.y) + self.batch - 1) // self.batch
+
+    def attack(self, k, epsilon=0.1, step=0.01, steps=40):
+        x = self.x[k * self.batch:(k + 1) * self.batch]
+        y = self.y[k * self.batch:(k + 1) * self.batch]
+        adv = (x + torch.empty_like(x).uniform_(-epsilon, epsilon)).clamp(0, 1)
+        for _ in range(steps):
+            adv.requires_grad_(True)
+            loss = nn.functional.cross_entropy(self.net(adv), y)
+            grad, = torch.autograd.grad(loss, adv)
+            adv = adv.detach() + step * grad.sign()
+            adv = torch.min(torch.max(adv, x - epsilon), x + epsilon).clamp(0, 1)
+        return self.net(adv).argmax(1).eq(y).sum()
+
+    def time(self, k):
+        sync(self.device)
+        started = time.perf_counter()
+        self.attack(k).item()
+        sync(self.device)
+        return time.perf_counter() - started
+
+
+def describe(device):
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    return f"PyTorch {torch.__version__} on {name}"
+
+
+def serve(device):
+    steppers, pgd = {}, None
+    print(json.dumps({"ready": describe(device)}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        try:
+            if words[0] == "step":
+                name, count = words[1], int(words[2])
+                if name not in steppers:
+                    steppers[name] = Stepper(name, device)
+                answer = {"seconds": steppers[name].time(count)}
+            elif words[0] == "pgd-load":
+                pgd = Pgd(words[1], int(words[2]), int(words[3]), device)
+                answer = {"batches": pgd.batches()}
+            elif words[0] == "pgd":
+                answer = {"seconds": pgd.time(int(words[1]))}
+            else:
+                answer = {"error": f"unknown command {words[0]!r}"}
+        except Exception as e:  # reported to the benchmark, which prints it
+            answer = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(answer), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    parser.add_argument("--serve", action="store_true", help="answer commands on stdin (see the module doc)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"PyTorch {torch.__version__} reference steps on {name} (median of 5 after 2 warm-ups)")
-    for what, net, batch, penalised in [
-        ("E1 step, batch 3500", e1_network(), 3500, False),
-        ("E1 step + SpecReg, batch 3500", e1_network(), 3500, True),
-        ("CNN step, batch 1000", cnn_network(), 1000, False),
-    ]:
-        print(f"{what:<32} {step_time(net, batch, device, penalised):>8.4f} s")
+    if args.serve:
+        serve(device)
+        return
+    print(f"{describe(device)} reference steps (median of 5 after 2 warm-ups)")
+    for what, name in [("E1 step, batch 3500", "e1"), ("E1 step + SpecReg, batch 3500", "e1-specreg"), ("CNN step, batch 1000", "cnn")]:
+        print(f"{what:<32} {statistics.median(Stepper(name, device).time(5)):>8.4f} s")
 
 
 if __name__ == "__main__":

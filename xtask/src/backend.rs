@@ -34,7 +34,25 @@ impl Backend {
     /// Starts the device (see [`Backend::device`]) and names it for run identities and manifests.
     pub fn start(self) -> Result<specreg_experiments::Backend> {
         let id = serde_json::to_value(self).expect("a backend serialises").as_str().expect("as a string").to_string();
-        Ok(specreg_experiments::Backend { id, description: self.describe().to_string(), device: self.device()? })
+        Ok(specreg_experiments::Backend { id, description: self.describe().to_string(), device: self.device()?, covariance_site: self.covariance_site() })
+    }
+
+    /// Where evaluation passes accumulate covariances: on the host for the CPU backend (a read is a
+    /// copy there, and faer's f64 kernels are faster than a device f64 matmul), on the device for GPUs
+    /// (every read drains the queue).
+    pub fn covariance_site(self) -> specreg_train::CovarianceSite {
+        match self {
+            Backend::Flex => specreg_train::CovarianceSite::Host,
+            Backend::Vulkan | Backend::Cuda => specreg_train::CovarianceSite::Device,
+        }
+    }
+
+    /// The device the PyTorch reference runs on for a fair comparison (`cpu` or `cuda`).
+    pub fn torch_device(self) -> &'static str {
+        match self {
+            Backend::Flex => "cpu",
+            Backend::Vulkan | Backend::Cuda => "cuda",
+        }
     }
 
     /// For manifests and benchmark headers.

@@ -1,5 +1,5 @@
-//! `cargo xtask bench …`: speed figures printed as numbers (time, GFLOP/s, ratios to reference points),
-//! never asserted in tests.
+//! `cargo xtask bench …`: speed figures printed as numbers (time, GFLOP/s, ratios to a reference
+//! measured in the same invocation), never asserted in tests.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,7 +13,8 @@ use specreg_spectrum::{CovarianceAccumulator, Precision, eigh, eigvalsh};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// PGD-40 at one ε on MNIST test images against the E1 network (784-2000-10, tanh, BatchNorm).
+    /// PGD-40 at one ε on MNIST test images against the E1 network (784-2000-10, tanh, BatchNorm),
+    /// against PyTorch's in the same invocation when a Python with torch is found.
     Attacks {
         /// Test images attacked.
         #[arg(long, default_value_t = 10_000)]
@@ -24,17 +25,26 @@ pub enum BenchCommand {
         data: crate::data::DataDirArg,
         #[command(flatten)]
         backend: crate::backend::BackendArg,
+        /// Also write the rows as JSON here.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
     },
-    /// Training steps (E1 with and without the spectral penalty, the MNIST CNN) against PyTorch's
-    /// figures, and the E1 epoch time on full MNIST.
+    /// Training steps (E1 with and without the spectral penalty, the MNIST CNN) against PyTorch's in
+    /// the same invocation (when a Python with torch is found), and the E1 epoch time on full MNIST.
     Train {
         /// Skip the full-MNIST epochs (steps only).
         #[arg(long)]
         steps_only: bool,
+        /// Timed steps per side.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
         #[command(flatten)]
         data: crate::data::DataDirArg,
         #[command(flatten)]
         backend: crate::backend::BackendArg,
+        /// Also write the rows as JSON here.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
     },
     /// Covariance of ROWS × COLS f32 activations and eigendecomposition of the COLS × COLS result.
     Spectrum {
@@ -48,8 +58,8 @@ pub enum BenchCommand {
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Spectrum { rows, cols } => spectrum(rows, cols),
-        BenchCommand::Attacks { images, batch_size, data, backend } => attacks(images, batch_size, &data.resolve(), backend.backend)?,
-        BenchCommand::Train { steps_only, data, backend } => crate::bench_train::train(steps_only, &data.resolve(), backend.backend)?,
+        BenchCommand::Attacks { images, batch_size, data, backend, json } => attacks(images, batch_size, &data.resolve(), backend.backend, json.as_deref())?,
+        BenchCommand::Train { steps_only, repeats, data, backend, json } => crate::bench_train::train(steps_only, repeats.max(1), &data.resolve(), backend.backend, json.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,25 +103,32 @@ fn spectrum(rows: usize, cols: usize) {
     println!("times: best of {REPEATS} runs. GFLOP/s convention: covariance m·n(n+1) (one triangle); eigh 10/3·n³; eigvalsh 4/3·n³ (tridiagonalisation).");
 }
 
-/// PGD-40 against its floor: the same number of forward+backward passes with nothing else.
-fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path, backend: crate::backend::Backend) -> Result<()> {
+/// PGD-40 against PyTorch's (interleaved batch by batch) and against its floor: the same number of
+/// forward+backward passes with nothing else.
+fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path, backend: crate::backend::Backend, json: Option<&std::path::Path>) -> Result<()> {
     use burn::prelude::*;
     use specreg_attacks::{Attack, loss::input_gradient};
 
     let test = specreg_data::load_mnist(data_dir)?.test.head(images);
     let n = test.len();
     let device = backend.device()?;
+    let mut reference = crate::reference::Reference::start(backend.torch_device());
     // Untrained weights: the cost of a pass does not depend on their values.
     let model = specreg_models::MlpConfig::new(784, vec![2000], 10).with_batch_norm(true).init(&device).valid();
     let classify = |x: Tensor<4>| specreg_models::Network::forward(&model, x);
-    let (x, y) = specreg_train::to_tensors(test.images.view(), test.labels.view(), &device);
-    println!("attack benchmark: PGD-40 (ε = 0.1, step 0.01) on {n} MNIST test images, E1 network, batches of {batch_size}, {}", backend.describe());
+    let data = specreg_train::DeviceData::upload(&test, &device);
+    println!(
+        "attack benchmark: PGD-40 (ε = 0.1, step 0.01) on {n} MNIST test images, E1 network, batches of {batch_size}, {}; {}",
+        backend.describe(),
+        reference.as_ref().map_or("no reference".into(), |r| r.description.clone())
+    );
 
-    let batches = || (0..n).step_by(batch_size).map(|first| (first, batch_size.min(n - first)));
+    let batches: Vec<(usize, usize)> = (0..n).step_by(batch_size).map(|first| (first, batch_size.min(n - first))).collect();
+    let slice = |first: usize, len: usize| (data.images.clone().narrow(0, first, len), data.labels.clone().narrow(0, first, len));
     // The floor: 40 input gradients per batch, summed so that none can be skipped, read back once
     // per batch as PGD's result is (a read-back per pass would time GPU synchronisation instead).
     let floor_pass = |first: usize, len: usize| {
-        let (xb, yb) = (x.clone().narrow(0, first, len), y.clone().narrow(0, first, len));
+        let (xb, yb) = slice(first, len);
         let mut total = input_gradient(&classify, xb.clone(), yb.clone());
         for _ in 1..40 {
             total = total + input_gradient(&classify, xb.clone(), yb.clone());
@@ -119,17 +136,38 @@ fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path, backend
         total.into_data();
     };
     let pgd_pass = |first: usize, len: usize| {
-        let (xb, yb) = (x.clone().narrow(0, first, len), y.clone().narrow(0, first, len));
+        let (xb, yb) = slice(first, len);
         Attack::pgd_mnist().run(&classify, xb, yb, 0.1, 0, first).expect("valid settings").into_data();
+    };
+    let timed = |f: &dyn Fn()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
     };
     // One batch of each first: GPU backends compile and autotune their kernels on first use.
     floor_pass(0, batch_size.min(n));
     pgd_pass(0, batch_size.min(n));
-    let (_, floor) = time_best_of(1, || batches().for_each(|(first, len)| floor_pass(first, len)));
-    let (_, pgd) = time_best_of(1, || batches().for_each(|(first, len)| pgd_pass(first, len)));
-    println!("40 forward+backward passes (floor) {floor:>7.2} s");
-    println!("PGD-40                            {pgd:>7.2} s   ratio to floor {:.2}", pgd / floor);
-    println!("times: one run each after one warm-up batch of each ({:.1} GFLOP per forward+backward pass of the whole set, counting 6·n·params).", 6.0 * n as f64 * (784.0 * 2000.0 + 2000.0 * 10.0) / 1e9);
+    let loaded = match reference.as_mut() {
+        Some(r) => r.pgd_load(&specreg_data::DatasetId::Mnist.dir(data_dir), n, batch_size)? == batches.len(),
+        None => false,
+    };
+    let (mut floor, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, &(first, len)) in batches.iter().enumerate() {
+        floor.push(timed(&|| floor_pass(first, len)));
+        ours.push(timed(&|| pgd_pass(first, len)));
+        if loaded {
+            theirs.push(reference.as_mut().expect("loaded").pgd(k)?);
+        }
+    }
+    let total = |v: &[f64]| v.iter().sum::<f64>();
+    let reference_total = (!theirs.is_empty()).then(|| total(&theirs));
+    let rows = vec![
+        crate::reference::Row::new(format!("PGD-40, {n} images (sum over batches)"), total(&ours), reference_total),
+        crate::reference::Row::new(format!("PGD-40, median batch of {batch_size}"), crate::reference::median(ours.clone()), (!theirs.is_empty()).then(|| crate::reference::median(theirs.clone()))),
+        crate::reference::Row::new("PGD-40 (reference: our floor of 40 forward+backward passes)", total(&ours), Some(total(&floor))),
+    ];
+    crate::reference::report(backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)?;
+    println!("times: each batch once per side after one warm-up batch, the sides interleaved batch by batch ({:.1} GFLOP per forward+backward pass of the whole set, counting 6·n·params).", 6.0 * n as f64 * (784.0 * 2000.0 + 2000.0 * 10.0) / 1e9);
     Ok(())
 }
 

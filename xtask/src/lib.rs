@@ -14,6 +14,7 @@ mod backend;
 mod bench;
 mod bench_train;
 mod data;
+mod reference;
 mod reproduce;
 
 #[derive(Parser)]

@@ -1,5 +1,11 @@
 //! The `cargo xtask` binary: see the library (`src/lib.rs`) for the commands.
 
+/// mimalloc keeps freed memory mapped for reuse, where glibc returns each large tensor buffer to the
+/// kernel and faults it in again on the next allocation: with glibc's allocator page faults took
+/// about a quarter of an E1 training step on the CPU backend (0.44 s against 0.32 s with mimalloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     match xtask::run(std::env::args_os()) {
         Ok(code) => code,

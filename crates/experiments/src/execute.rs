@@ -9,7 +9,7 @@ use indicatif::MultiProgress;
 use specreg_data::Dataset;
 use specreg_models::to_safetensors;
 use specreg_report::write_file_atomically;
-use specreg_train::{TrainOptions, train};
+use specreg_train::{CovarianceSite, TrainOptions, train};
 
 use crate::error::{Error, Result};
 use crate::measure;
@@ -25,6 +25,8 @@ pub struct Backend {
     pub description: String,
     /// Its device, started (and checked) once for all runs.
     pub device: Device,
+    /// Where evaluation passes accumulate covariances on this backend.
+    pub covariance_site: CovarianceSite,
 }
 
 /// What became of a run.
@@ -95,6 +97,7 @@ impl Environment {
             progress: true,
             label: label.to_string(),
             bars: Some(bars.clone()),
+            covariance_site: self.backend.covariance_site,
         };
         let trained = train(&run.model, &run.train, train_set, test_set, &options)?;
         let bytes = to_safetensors(&trained.model, serde_json::to_string(&run.model).expect("configs serialise"))?;
@@ -105,7 +108,7 @@ impl Environment {
             splits.push(("train", train_set));
         }
         let eval_batch = run.train.eval_batch_size;
-        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device)?;
+        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device, self.backend.covariance_site)?;
         let attacked = test_set.head(run.settings.attack_examples.min(test_set.len()));
         // The sweep draws a bar of its own; the caller's bars step aside meanwhile.
         let (robustness, sanity) = bars.suspend(|| measure::robustness(&run.key, &trained.model, &run.settings, run.dataset, &attacked, eval_batch, device))?;

@@ -5,12 +5,11 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::tanh;
 use burn::tensor::module::{conv2d, max_pool2d_with_indices};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::network::{HiddenForward, ModelError, Network, check_tangent, tanh_tangent};
+use crate::network::{HiddenForward, ModelError, Network, check_tangent, tanh, tanh_tangent};
 use crate::whiten::{Whiten, WhitenConfig};
 
 /// Per-channel `(x − mean) / std`, fixed (not trained).

@@ -52,5 +52,5 @@ pub use cnn::{Cnn, CnnConfig, Standardize};
 pub use export::{from_safetensors, safetensors_config, to_safetensors};
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use model::{Model, ModelConfig};
-pub use network::{HiddenForward, ModelError, Network};
+pub use network::{HiddenForward, ModelError, Network, tanh};
 pub use whiten::{Whiten, WhitenConfig};

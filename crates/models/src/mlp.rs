@@ -2,10 +2,10 @@
 
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, tanh};
+use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
-use crate::network::{HiddenForward, ModelError, Network, check_tangent, tanh_tangent};
+use crate::network::{HiddenForward, ModelError, Network, check_tangent, tanh, tanh_tangent};
 use crate::whiten::{Whiten, WhitenConfig};
 
 /// Hidden-layer non-linearity.

@@ -197,3 +197,37 @@ fn safetensors_round_trip_is_exact_and_uses_pytorch_names() {
     let err = from_safetensors(other, &bytes).unwrap_err().to_string();
     assert!(err.contains("convs.0.weight"), "{err}");
 }
+
+#[test]
+fn tanh_is_accurate_and_its_gradient_is_one_minus_its_square() {
+    let device = Device::flex().autodiff();
+    let mut values: Vec<f32> = (0..20_000).map(|k| (k as f32 - 10_000.0) * 1e-3).collect(); // −10 … 10
+    values.extend([0.0, 1e-30, -1e-30, 1e-6, -1e-6, 44.5, -44.5, 89.0, -89.0, 1e30, -1e30]);
+    let n = values.len();
+    let x = Tensor::<1>::from_data(TensorData::new(values.clone(), [n]), &device).require_grad();
+    let y = specreg_models::tanh(x.clone());
+    let grads = y.clone().sum().backward();
+    let (y, g): (Vec<f32>, Vec<f32>) = (y.into_data().iter::<f32>().collect(), x.grad(&grads).unwrap().into_data().iter::<f32>().collect());
+    let mut worst = 0.0f64;
+    for ((&x, &y), &g) in values.iter().zip(&y).zip(&g) {
+        let exact = f64::from(x).tanh();
+        let error = (f64::from(y) - exact).abs();
+        worst = worst.max(error);
+        assert!(error <= 2.5e-7, "tanh({x}) = {y}, exact {exact}");
+        assert!((-1.0..=1.0).contains(&y) && g.is_finite(), "tanh({x}) = {y}, gradient {g}");
+        assert!((f64::from(g) - (1.0 - exact * exact)).abs() <= 5e-7, "tanh'({x}) = {g}");
+    }
+    eprintln!("largest absolute error {worst:.2e}");
+    assert_eq!(y[20_000], 0.0);
+    assert_eq!((y[n - 2], y[n - 1]), (1.0, -1.0));
+    // Infinite inputs saturate outside a graph (inside one, x − stop_grad(x) is NaN there: the run
+    // has diverged, and the trainer reports the non-finite loss).
+    let infinite = specreg_models::tanh(Tensor::<1>::from_data(TensorData::new(vec![f32::INFINITY, f32::NEG_INFINITY], [2]), &Device::flex()));
+    assert_eq!(infinite.into_data().iter::<f32>().collect::<Vec<_>>(), vec![1.0, -1.0]);
+    // Untracked tensors (evaluation) give the same values bit for bit.
+    let plain = specreg_models::tanh(Tensor::<1>::from_data(TensorData::new(values.clone(), [n]), &Device::flex()));
+    assert_eq!(plain.into_data().iter::<f32>().map(f32::to_bits).collect::<Vec<_>>(), y.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    // NaN stays NaN (the trainer reports it).
+    let nan = specreg_models::tanh(Tensor::<1>::from_data(TensorData::new(vec![f32::NAN], [1]), &Device::flex()));
+    assert!(nan.into_scalar::<f32>().is_nan());
+}

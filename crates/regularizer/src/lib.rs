@@ -38,4 +38,4 @@ mod spectral;
 
 pub use error::PenaltyError;
 pub use jacobian::{JacobianPenalty, JacobianPenaltyConfig};
-pub use spectral::{LayerSelection, PenaltyValue, SpectralPenalty, SpectralPenaltyConfig, penalty_of_eigenvalues, penalty_with_anchor};
+pub use spectral::{LayerSelection, PenaltyValue, RankWindow, SpectralPenalty, SpectralPenaltyConfig, penalty_of_eigenvalues, penalty_with_anchor};

@@ -2,10 +2,17 @@
 //!
 //! Once per epoch the layer's eigenvectors `V` are computed from the whole training set and frozen
 //! ([`SpectralPenalty::refresh`]); for every batch, `λ̂_n = v_nᵀ C_B v_n` (the squared column norms of
-//! `H̃_B V` over `B − 1`) is sorted in decreasing order and compared with the power law anchored at
+//! `H̃_B V` over `B − 1`) is ranked in decreasing order and compared with the power law anchored at
 //! rank τ: `γ_n = λ̂_τ (τ+1)^α / (n+1)^α` (0-based `n`, anchor without gradient). The penalty is
 //! `β/N Σ_{n>τ} [(λ̂_n/γ_n − 1)² + max(0, λ̂_n/γ_n − 1)]`, skipping `λ̂_n ≤ 0`. No eigendecomposition is
 //! differentiated: the gradient flows through `λ̂` only.
+//!
+//! Everything per batch stays on the device: the estimates are ranked by comparison (each λ̂_i's rank
+//! is the number of estimates above it, ties broken by index, so results are deterministic) rather
+//! than sorted on the host, and the anchor is read from the ranked estimates without leaving the
+//! device. A step with the penalty therefore makes no host round-trip, which on a GPU would drain its
+//! queue. A degenerate anchor (λ̂_τ ≤ 0) makes the penalty non-finite, which the trainer reports;
+//! [`PenaltyValue::checked`] reads it back and names the problem, for tests and debugging.
 
 use burn::prelude::*;
 use ndarray::ArrayView2;
@@ -13,20 +20,77 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PenaltyError;
 
-/// α, τ and β of the spectral penalty. Defaults follow the paper: α = 1, τ = 10.
-#[derive(Config, Debug, PartialEq)]
+/// The 1-based ranks a penalty is restricted to (S4: the head or the tail of the spectrum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankWindow {
+    /// First rank penalised (1-based, as in the tables).
+    pub first: usize,
+    /// Last rank penalised (inclusive); `None`: to the layer's width.
+    #[serde(default)]
+    pub last: Option<usize>,
+}
+
+impl RankWindow {
+    /// Ranks `first..=last`.
+    pub fn new(first: usize, last: Option<usize>) -> Self {
+        RankWindow { first, last }
+    }
+}
+
+/// α, τ and β of the spectral penalty, and optionally a window of ranks. Defaults follow the paper:
+/// α = 1, τ = 10, all ranks beyond τ.
+///
+/// A window restricts the sum to the ranks in it (the anchor and the normalisation β/N stay those of
+/// the full penalty), so a head window and a tail window that cover the ranks beyond τ add up to the
+/// full penalty. Left out of the JSON when absent, so configs written before it existed still match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpectralPenaltyConfig {
     /// Strength β (the paper uses 1, 2 or 5).
     pub beta: f64,
     /// Target decay exponent α.
-    #[config(default = 1.0)]
+    #[serde(default = "default_alpha")]
     pub alpha: f64,
     /// Anchor rank τ (0-based): ranks above it are penalised.
-    #[config(default = 10)]
+    #[serde(default = "default_tau")]
     pub tau: usize,
+    /// Restrict the penalty to these 1-based ranks (`None`: every rank beyond τ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranks: Option<RankWindow>,
 }
 
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_tau() -> usize {
+    10
+}
+
+impl burn::config::Config for SpectralPenaltyConfig {}
+
 impl SpectralPenaltyConfig {
+    /// The paper's penalty at strength `beta`: α = 1, τ = 10, every rank beyond τ.
+    pub fn new(beta: f64) -> Self {
+        SpectralPenaltyConfig { beta, alpha: default_alpha(), tau: default_tau(), ranks: None }
+    }
+
+    /// With target exponent `alpha`.
+    pub fn with_alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With anchor rank `tau` (0-based).
+    pub fn with_tau(mut self, tau: usize) -> Self {
+        self.tau = tau;
+        self
+    }
+
+    /// Restricted to a window of ranks (`None`: all).
+    pub fn with_ranks(mut self, ranks: Option<RankWindow>) -> Self {
+        self.ranks = ranks;
+        self
+    }
+
     /// Checks the settings against a layer of `width` units.
     pub fn validate(&self, width: usize) -> Result<(), PenaltyError> {
         if !(self.beta.is_finite() && self.beta >= 0.0) {
@@ -38,6 +102,16 @@ impl SpectralPenaltyConfig {
         if self.tau + 1 >= width {
             return Err(PenaltyError::Settings(format!("τ = {} leaves no rank to penalise in a layer of {width} units", self.tau)));
         }
+        if let Some(w) = self.ranks {
+            let last = w.last.unwrap_or(width);
+            if w.first == 0 || last < w.first || last > width || last <= self.tau + 1 {
+                return Err(PenaltyError::Settings(format!(
+                    "rank window {}..={last} must satisfy 1 ≤ first ≤ last ≤ {width} (the layer's width) and reach beyond the anchor (rank {})",
+                    w.first,
+                    self.tau + 1
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -45,6 +119,12 @@ impl SpectralPenaltyConfig {
     pub fn init(&self, width: usize) -> Result<SpectralPenalty, PenaltyError> {
         self.validate(width)?;
         Ok(SpectralPenalty { config: self.clone(), width, eigenvectors: None })
+    }
+
+    /// The 1-based ranks penalised in a layer of `width` units.
+    fn window(&self, width: usize) -> (usize, usize) {
+        let (first, last) = self.ranks.map_or((1, width), |w| (w.first, w.last.unwrap_or(width)));
+        (first.max(self.tau + 2), last.min(width))
     }
 }
 
@@ -57,13 +137,33 @@ pub struct SpectralPenalty {
     eigenvectors: Option<Tensor<2>>,
 }
 
-/// The penalty of one batch with the numbers behind it.
+/// The penalty of one batch, with the numbers behind it (on the device; read them on request).
 #[derive(Debug, Clone)]
 pub struct PenaltyValue {
     /// The differentiable penalty (shape `[1]`).
     pub value: Tensor<1>,
-    /// The batch eigenvalue estimates λ̂, sorted in decreasing order (host copy, for logging).
-    pub batch_eigenvalues: Vec<f64>,
+    /// The batch eigenvalue estimates λ̂ in eigenvector order (detached).
+    pub eigenvalues: Tensor<1>,
+    /// The anchor eigenvalue λ̂_τ (shape `[1]`, detached).
+    pub anchor: Tensor<1>,
+    tau: usize,
+}
+
+impl PenaltyValue {
+    /// The batch eigenvalue estimates in decreasing order, read to the host (a device round-trip:
+    /// for tests and debugging, not for the training loop).
+    pub fn sorted_eigenvalues(&self) -> Vec<f64> {
+        let mut values: Vec<f64> = self.eigenvalues.clone().into_data().iter::<f64>().collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        values
+    }
+
+    /// This value, or the error a degenerate anchor (λ̂_τ not positive and finite) amounts to; reads
+    /// the anchor back to the host.
+    pub fn checked(self) -> Result<Self, PenaltyError> {
+        let anchor = self.anchor.clone().into_scalar::<f64>();
+        if anchor.is_finite() && anchor > 0.0 { Ok(self) } else { Err(PenaltyError::Anchor { value: anchor, tau: self.tau }) }
+    }
 }
 
 impl SpectralPenalty {
@@ -78,7 +178,8 @@ impl SpectralPenalty {
     }
 
     /// Sets the frozen eigenvectors from the layer's full-training-set covariance (f64, N × N):
-    /// PROTOCOL §1.2 step 1. Call once per epoch.
+    /// PROTOCOL §1.2 step 1. Call once per epoch. They live on `device` without autodiff: a constant
+    /// of every batch's graph.
     pub fn refresh(&mut self, covariance: ArrayView2<'_, f64>, device: &Device) -> Result<(), PenaltyError> {
         if covariance.dim() != (self.width, self.width) {
             return Err(PenaltyError::CovarianceShape { got: covariance.dim(), width: self.width });
@@ -86,12 +187,12 @@ impl SpectralPenalty {
         let eigen = specreg_spectrum::eigh(covariance)?;
         let n = self.width;
         let values: Vec<f32> = eigen.vectors.iter().map(|&v| v as f32).collect();
-        self.eigenvectors = Some(Tensor::from_data(TensorData::new(values, [n, n]), device));
+        self.eigenvectors = Some(Tensor::from_data(TensorData::new(values, [n, n]), &device.clone().inner()));
         Ok(())
     }
 
-    /// λ̂ of one batch of activations (batch × N), unsorted, differentiable: the squared column norms of
-    /// `H̃_B V` divided by `B − 1`.
+    /// λ̂ of one batch of activations (batch × N), in eigenvector order, differentiable: the squared
+    /// column norms of `H̃_B V` divided by `B − 1`.
     pub fn batch_eigenvalues(&self, hidden: Tensor<2>) -> Result<Tensor<1>, PenaltyError> {
         let [batch, width] = hidden.dims();
         if width != self.width || batch < 2 {
@@ -110,43 +211,60 @@ impl SpectralPenalty {
     }
 }
 
-/// The penalty of an (unsorted) vector of eigenvalue estimates: sorts them in decreasing order,
-/// anchors the power law at rank τ (no gradient) and sums the squared-ratio and hinge terms.
-/// Exposed so that users with their own λ̂ (and tests) can apply the formula directly.
+/// The penalty of an (unsorted) vector of eigenvalue estimates: ranks them in decreasing order,
+/// anchors the power law at rank τ (no gradient) and sums the squared-ratio and hinge terms over the
+/// ranks beyond τ (within the config's window). Exposed so that users with their own λ̂ (and tests)
+/// can apply the formula directly.
 pub fn penalty_of_eigenvalues(lambda: Tensor<1>, config: &SpectralPenaltyConfig) -> Result<PenaltyValue, PenaltyError> {
     penalty_with_anchor(lambda, config, None)
 }
 
 /// As [`penalty_of_eigenvalues`], with the anchor eigenvalue `λ_τ` given instead of read from the
-/// sorted estimates (`None`: read it). With the anchor held fixed the penalty is a smooth function
+/// ranked estimates (`None`: read it). With the anchor held fixed the penalty is a smooth function
 /// of λ̂ whose derivative is exactly the gradient autodiff computes, which is how it is tested.
 pub fn penalty_with_anchor(lambda: Tensor<1>, config: &SpectralPenaltyConfig, anchor_eigenvalue: Option<f64>) -> Result<PenaltyValue, PenaltyError> {
     let [n] = lambda.dims();
     config.validate(n)?;
-    let device = lambda.device();
-    let host: Vec<f64> = lambda.clone().detach().into_data().try_into_vec_as::<f64>().unwrap_or_default();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| host[b].total_cmp(&host[a]));
-    let sorted: Vec<f64> = order.iter().map(|&k| host[k]).collect();
+    let estimates = lambda.clone().detach().inner();
+    let device = estimates.device();
+    let rank = descending_ranks(estimates.clone());
 
-    let tau = config.tau;
-    let anchor_eigenvalue = anchor_eigenvalue.unwrap_or(sorted[tau]);
-    let anchor = anchor_eigenvalue * ((tau + 1) as f64).powf(config.alpha);
-    if !(anchor.is_finite() && anchor > 0.0) {
-        return Err(PenaltyError::Anchor { value: anchor_eigenvalue, tau });
-    }
-    // 1/γ_n for the penalised ranks; 0 elsewhere (ranks ≤ τ and λ̂_n ≤ 0 are skipped).
-    let inverse_target: Vec<f32> =
-        (0..n).map(|k| if k > tau && sorted[k] > 0.0 { (((k + 1) as f64).powf(config.alpha) / anchor) as f32 } else { 0.0 }).collect();
-    let mask: Vec<f32> = inverse_target.iter().map(|&w| if w > 0.0 { 1.0 } else { 0.0 }).collect();
-    let indices: Vec<i64> = order.iter().map(|&k| k as i64).collect();
-
-    let sorted_lambda = lambda.select(0, Tensor::<1, Int>::from_data(TensorData::new(indices, [n]), &device));
-    let excess = sorted_lambda * Tensor::<1>::from_data(TensorData::new(inverse_target, [n]), &device) - 1.0;
-    let excess = excess * Tensor::<1>::from_data(TensorData::new(mask, [n]), &device);
+    let tau = config.tau as f64;
+    let anchor = match anchor_eigenvalue {
+        Some(value) => Tensor::<1>::from_data(TensorData::new(vec![value as f32], [1]), &device),
+        None => (estimates.clone() * rank.clone().equal_elem(tau).float()).sum(),
+    };
+    // 1/γ_n = (n+1)^α / (λ̂_τ (τ+1)^α) for the penalised ranks, 0 elsewhere (ranks ≤ τ, outside the
+    // window, and λ̂_n ≤ 0 are skipped).
+    let (first, last) = config.window(n);
+    let one_based = rank.add_scalar(1.0);
+    let penalised = one_based
+        .clone()
+        .greater_equal_elem(first as f64)
+        .bool_and(one_based.clone().lower_equal_elem(last as f64))
+        .bool_and(estimates.clone().greater_elem(0.0))
+        .float();
+    let inverse_target = one_based.powf_scalar(config.alpha) / (anchor.clone() * (tau + 1.0).powf(config.alpha));
+    // The weights are constants of the graph (no autodiff): the gradient flows through λ̂ only.
+    let excess = (lambda * (inverse_target * penalised.clone()) - 1.0) * penalised;
     let terms = excess.clone().square() + burn::tensor::activation::relu(excess);
     let value = terms.sum() * (config.beta / n as f64);
-    Ok(PenaltyValue { value, batch_eigenvalues: sorted })
+    Ok(PenaltyValue { value, eigenvalues: estimates, anchor, tau: config.tau })
+}
+
+/// Each estimate's 0-based rank in decreasing order: the number of estimates strictly above it, plus
+/// the number equal to it at a lower index (ties broken by index). An N × N comparison on the device.
+fn descending_ranks(values: Tensor<1>) -> Tensor<1> {
+    let [n] = values.dims();
+    let device = values.device();
+    // Element (i, j) compares estimate j (columns) with estimate i (rows).
+    let others = values.clone().reshape([1, n]).expand([n, n]);
+    let own = values.reshape([n, 1]).expand([n, n]);
+    let index = Tensor::<1, Int>::arange(0..n as i64, &device);
+    let earlier = index.clone().reshape([1, n]).expand([n, n]).lower(index.reshape([n, 1]).expand([n, n]));
+    let above = others.clone().greater(own.clone());
+    let tied_earlier = others.equal(own).bool_and(earlier);
+    above.bool_or(tied_earlier).float().sum_dim(1).reshape([n])
 }
 
 /// Which hidden layers a penalty applies to.

@@ -23,8 +23,8 @@ fn penalty_equals_the_hand_computed_value() {
     // β/N · (0.75 + 0.25) = 2/4 · 1.0 = 0.5.
     let config = SpectralPenaltyConfig::new(2.0).with_tau(1);
     let out = penalty_of_eigenvalues(vector(&[4.0, 1.0, 8.0, 4.0]), &config).unwrap();
-    assert!((value(out.value) - 0.5).abs() < 1e-6);
-    assert_eq!(out.batch_eigenvalues, vec![8.0, 4.0, 4.0, 1.0]);
+    assert!((value(out.value.clone()) - 0.5).abs() < 1e-6);
+    assert_eq!(out.sorted_eigenvalues(), vec![8.0, 4.0, 4.0, 1.0]);
 
     // Non-positive estimates are skipped: only n = 2 counts (λ/γ = 2·3/8 = 0.75 → 0.0625), β/N = 1/4.
     let config = SpectralPenaltyConfig::new(1.0).with_tau(1);
@@ -75,7 +75,7 @@ fn gradient_matches_finite_differences() {
     let (penalty, values) = setup(batch, width);
     // The anchor carries no gradient, so finite differences hold it at its value at the base point.
     let base = Tensor::<2>::from_data(TensorData::new(values.clone(), [batch, width]), &device());
-    let anchor = penalty.value(base).unwrap().batch_eigenvalues[penalty.config().tau];
+    let anchor = penalty.value(base).unwrap().sorted_eigenvalues()[penalty.config().tau];
     let eval = |v: &[f32]| -> f64 {
         let h = Tensor::<2>::from_data(TensorData::new(v.to_vec(), [batch, width]), &device());
         let lambda = penalty.batch_eigenvalues(h).unwrap();
@@ -110,9 +110,56 @@ fn invalid_use_is_a_typed_error() {
     assert!(matches!(penalty.value(h), Err(PenaltyError::NoEigenvectors)));
     let (penalty, _) = setup(8, 4);
     assert!(matches!(penalty.value(Tensor::<2>::ones([8, 5], &device())), Err(PenaltyError::Shape { .. })));
-    // Constant activations: every λ̂ is 0, so the anchor is degenerate.
-    assert!(matches!(penalty.value(Tensor::<2>::ones([8, 4], &device())), Err(PenaltyError::Anchor { .. })));
+    // Constant activations: every λ̂ is 0, so the anchor is degenerate: the value is not finite, and
+    // `checked` (a host read) names the problem.
+    let degenerate = penalty.value(Tensor::<2>::ones([8, 4], &device())).unwrap();
+    assert!(!value(degenerate.value.clone()).is_finite());
+    assert!(matches!(degenerate.checked(), Err(PenaltyError::Anchor { .. })));
+    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(5, Some(4)))).init(50), Err(PenaltyError::Settings(_))));
+    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(1, Some(11)))).init(50), Err(PenaltyError::Settings(_))), "a window that ends at the anchor penalises nothing");
+    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(12, Some(60)))).init(50), Err(PenaltyError::Settings(_))));
     assert!(matches!(LayerSelection::Indices(vec![3]).resolve(3), Err(PenaltyError::Settings(_))));
     assert_eq!(LayerSelection::All.resolve(3).unwrap(), vec![0, 1, 2]);
     assert_eq!(LayerSelection::Last.resolve(3).unwrap(), vec![2]);
+}
+
+/// The host sort the device ranking replaces: indices in decreasing order, ties by index.
+fn host_order(values: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order
+}
+
+#[test]
+fn device_ranking_equals_a_host_sort_ties_included() {
+    // Ties at the anchor and among penalised ranks, unsorted.
+    let lambda: Vec<f32> = vec![0.3, 2.0, 0.5, 0.5, 1.0, 0.25, 0.5, 0.1, 0.05, 0.2, 0.5, 0.01];
+    let config = SpectralPenaltyConfig::new(3.0).with_tau(3);
+    let device_value = value(penalty_of_eigenvalues(vector(&lambda), &config).unwrap().value);
+    // The same penalty, computed on the host from the sorted order.
+    let order = host_order(&lambda);
+    let sorted: Vec<f64> = order.iter().map(|&k| f64::from(lambda[k])).collect();
+    let anchor = sorted[3] * 4.0;
+    let host_value: f64 = (4..lambda.len()).filter(|&n| sorted[n] > 0.0).map(|n| {
+        let e = sorted[n] * (n + 1) as f64 / anchor - 1.0;
+        e * e + e.max(0.0)
+    }).sum::<f64>() * 3.0 / lambda.len() as f64;
+    assert!((device_value - host_value).abs() < 1e-6 * host_value, "device {device_value}, host {host_value}");
+    // Same inputs, same bits.
+    assert_eq!(device_value.to_bits(), value(penalty_of_eigenvalues(vector(&lambda), &config).unwrap().value).to_bits());
+}
+
+#[test]
+fn head_and_tail_windows_add_up_to_the_full_penalty() {
+    let lambda: Vec<f32> = (0..300).map(|n| 1.0 / ((n + 1) as f32).powf(0.7) * (1.0 + 0.1 * ((n * 37 % 11) as f32 / 11.0))).collect();
+    let full = SpectralPenaltyConfig::new(5.0);
+    let head = full.clone().with_ranks(Some(RankWindow::new(11, Some(100))));
+    let tail = full.clone().with_ranks(Some(RankWindow::new(101, None)));
+    let [f, h, t] = [full, head, tail].map(|c| value(penalty_of_eigenvalues(vector(&lambda), &c).unwrap().value));
+    assert!(h > 0.0 && t > 0.0);
+    assert!((f - (h + t)).abs() < 1e-5 * f, "full {f} vs head {h} + tail {t}");
+    // A window config serialises with its ranks; the default one leaves them out (configs written
+    // before windows existed keep matching).
+    assert!(!serde_json::to_string(&SpectralPenaltyConfig::new(5.0)).unwrap().contains("ranks"));
+    assert!(serde_json::to_string(&SpectralPenaltyConfig::new(5.0).with_ranks(Some(RankWindow::new(101, None)))).unwrap().contains("\"ranks\":{\"first\":101"));
 }

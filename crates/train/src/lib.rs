@@ -12,7 +12,8 @@
 //!   (batch ≥ width of every regularised layer, τ inside the layer, positive learning rate, …).
 //! - [`Trainer`]: one run's model, optimiser and penalties; [`Trainer::step`] is the one optimiser
 //!   step, used by [`train`] and by the benchmarks alike.
-//! - [`accuracy`], [`hidden_covariances`]: evaluation passes reused by experiments.
+//! - [`DeviceData`]: a dataset uploaded once; [`accuracy`], [`hidden_covariances`]: evaluation passes
+//!   over it that read back once.
 //!
 //! Same config and seed, same backend: same numbers.
 //!
@@ -49,5 +50,5 @@ pub use config::{SpectralSettings, TrainConfig};
 pub use error::TrainError;
 pub use record::EpochRecord;
 pub use step::{StepValues, Trainer};
-pub use tensors::{accuracy, correct, hidden_covariances, host_matrix, to_tensors};
+pub use tensors::{CovarianceSite, DeviceData, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
 pub use trainer::{TrainOptions, Trained, train};

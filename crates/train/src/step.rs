@@ -10,7 +10,6 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Gradients;
-use specreg_data::Dataset;
 use specreg_models::{Model, ModelConfig, Network};
 use specreg_regularizer::{JacobianPenalty, SpectralPenalty};
 
@@ -18,17 +17,17 @@ use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
-use crate::tensors::{correct, hidden_covariances};
+use crate::tensors::{CovarianceSite, DeviceData, correct, hidden_covariances};
 
-/// What one step measured, for the epoch's averages.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What one step measured, on the device (detached, shape `[1]`): read once per epoch, not per step.
+#[derive(Debug, Clone)]
 pub struct StepValues {
     /// The batch's cross-entropy.
-    pub loss: f64,
+    pub loss: Tensor<1>,
     /// The batch's total penalty (spectral + Jacobian), if the run has one.
-    pub penalty: Option<f64>,
+    pub penalty: Option<Tensor<1>>,
     /// Correct predictions in the batch (training mode).
-    pub correct: usize,
+    pub correct: Tensor<1, Int>,
 }
 
 /// A model being trained with AMSGrad and the run's penalties (PROTOCOL §1.2, §1.4, §1.5).
@@ -41,6 +40,7 @@ pub struct Trainer {
     loss_fn: CrossEntropyLoss,
     config: TrainConfig,
     device: Device,
+    covariance_site: CovarianceSite,
 }
 
 impl Trainer {
@@ -76,7 +76,14 @@ impl Trainer {
             loss_fn: CrossEntropyLossConfig::new().init(&autodiff),
             config: config.clone(),
             device: device.clone(),
+            covariance_site: CovarianceSite::default(),
         })
+    }
+
+    /// Accumulates the eigenvector refresh's covariance at `site` (host by default).
+    pub fn with_covariance_site(mut self, site: CovarianceSite) -> Self {
+        self.covariance_site = site;
+        self
     }
 
     /// The model as trained so far (training mode, on the autodiff device).
@@ -102,16 +109,14 @@ impl Trainer {
 
     /// PROTOCOL §1.2 step 1: the full training set through the network in evaluation mode, the
     /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch.
-    pub fn refresh_eigenvectors(&mut self, train: &Dataset, epoch: usize) -> Result<(), TrainError> {
+    pub fn refresh_eigenvectors(&mut self, train: &DeviceData, epoch: usize) -> Result<(), TrainError> {
         let layers: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
-        let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, &self.device).map_err(|e| match e {
+        let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, self.covariance_site).map_err(|e| match e {
             TrainError::Spectrum { layer, source } => TrainError::Eigen { epoch, layer, source: source.into() },
             other => other,
         })?;
-        let autodiff = self.device.clone().autodiff();
-        for ((k, penalty), acc) in self.spectral.iter_mut().zip(covariances) {
-            let covariance = acc.covariance().map_err(|e| TrainError::Eigen { epoch, layer: *k, source: e.into() })?;
-            penalty.refresh(covariance.view(), &autodiff).map_err(|source| TrainError::Eigen { epoch, layer: *k, source })?;
+        for ((k, penalty), covariance) in self.spectral.iter_mut().zip(covariances) {
+            penalty.refresh(covariance.view(), &self.device).map_err(|source| TrainError::Eigen { epoch, layer: *k, source })?;
         }
         Ok(())
     }
@@ -127,7 +132,8 @@ impl Trainer {
         Ok(values)
     }
 
-    /// The batch's loss (cross-entropy + penalties), its parts, and its gradients.
+    /// The batch's loss (cross-entropy + penalties), its parts (detached, on the device), and its
+    /// gradients. Nothing is read back: non-finite values are found when the epoch's values are read.
     fn loss_and_gradients(&self, x: Tensor<4>, y: Tensor<1, Int>, epoch: usize, batch: usize) -> Result<(StepValues, Gradients), TrainError> {
         let model = self.model();
         let mut penalty: Option<Tensor<1>> = None;
@@ -153,17 +159,12 @@ impl Trainer {
             });
         }
         let ce = self.loss_fn.forward(logits.clone(), y.clone());
-        let loss = scalar(&ce);
-        check_finite(loss, epoch, batch, "cross-entropy loss")?;
+        let loss = ce.clone().detach().inner();
         let (total, penalty) = match penalty {
-            Some(p) => {
-                let value = scalar(&p);
-                check_finite(value, epoch, batch, "penalty")?;
-                (ce + p, Some(value))
-            }
+            Some(p) => (ce + p.clone(), Some(p.detach().inner())),
             None => (ce, None),
         };
-        let correct = correct(logits.detach(), y);
+        let correct = correct(logits.detach().inner(), y.inner());
         Ok((StepValues { loss, penalty, correct }, total.backward()))
     }
 
@@ -200,14 +201,6 @@ impl Trainer {
     fn checkpoint_identity(&self, model_config: &ModelConfig) -> serde_json::Value {
         serde_json::json!({ "model": model_config, "train": TrainConfig { epochs: 0, ..self.config.clone() } })
     }
-}
-
-fn scalar(t: &Tensor<1>) -> f64 {
-    t.clone().into_scalar::<f64>()
-}
-
-fn check_finite(value: f64, epoch: usize, batch: usize, what: &'static str) -> Result<(), TrainError> {
-    if value.is_finite() { Ok(()) } else { Err(TrainError::NonFinite { epoch, batch, what, value }) }
 }
 
 /// A distinct, reproducible seed for each batch's Jacobian projection.

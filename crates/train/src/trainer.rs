@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::prelude::*;
+use burn::tensor::Transaction;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use specreg_data::{BatchOrder, Dataset};
 use specreg_models::{Model, ModelConfig};
@@ -12,8 +13,8 @@ use specreg_models::{Model, ModelConfig};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
-use crate::step::Trainer;
-use crate::tensors::{accuracy, to_tensors};
+use crate::step::{StepValues, Trainer};
+use crate::tensors::{CovarianceSite, DeviceData, correct_count};
 
 /// Where and how to run.
 #[derive(Debug, Clone)]
@@ -29,12 +30,14 @@ pub struct TrainOptions {
     /// A group to draw the epoch bars in, so that a caller's own bars (a bar over runs, say) stay
     /// on screen with them; `None`: bars of their own.
     pub bars: Option<MultiProgress>,
+    /// Where the eigenvector refresh accumulates its covariances.
+    pub covariance_site: CovarianceSite,
 }
 
 impl TrainOptions {
     /// Train on `device`, without checkpoints or progress bars.
     pub fn new(device: Device) -> Self {
-        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None }
+        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None, covariance_site: CovarianceSite::default() }
     }
 }
 
@@ -55,43 +58,45 @@ pub struct Trained {
 /// interrupted and resumed from a checkpoint.
 pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, test: &Dataset, options: &TrainOptions) -> Result<Trained, TrainError> {
     let device = options.device.clone();
-    let autodiff = device.clone().autodiff();
-    let mut trainer = Trainer::new(model_config, config, train.len(), &device)?;
+    let mut trainer = Trainer::new(model_config, config, train.len(), &device)?.with_covariance_site(options.covariance_site);
     let mut history = match &options.checkpoint_dir {
         Some(dir) => trainer.resume(dir, model_config)?,
         None => Vec::new(),
     };
     let resumed_epochs = history.len();
+    // Uploaded once per run; every batch is gathered on the device.
+    let (train_data, test_data) = (DeviceData::upload(train, &device), DeviceData::upload(test, &device));
 
     for epoch in history.len()..config.epochs {
         let started = Instant::now();
         if trainer.has_spectral_penalty() {
-            trainer.refresh_eigenvectors(train, epoch)?;
+            trainer.refresh_eigenvectors(&train_data, epoch)?;
         }
         let order = BatchOrder::new(train.len(), config.batch_size, config.seed, epoch as u64, trainer.has_spectral_penalty())
             .map_err(|e| TrainError::Config(e.to_string()))?;
         let bar = progress_bar(options, epoch, config.epochs, order.len());
-        let (mut loss_sum, mut penalty_sum, mut right, mut seen) = (0.0, 0.0, 0usize, 0usize);
-        let batches = order.len();
-        for (b, indices) in order.into_iter().enumerate() {
-            let batch = train.select(&indices);
-            let (x, y) = to_tensors(batch.images.view(), batch.labels.view(), &autodiff);
-            let values = trainer.step(x, y, epoch, b)?;
-            loss_sum += values.loss;
-            penalty_sum += values.penalty.unwrap_or(0.0);
-            right += values.correct;
-            seen += indices.len();
+        // The epoch's whole order goes up in one upload; each batch is a slice of it.
+        let sizes: Vec<usize> = order.batches().iter().map(Vec::len).collect();
+        let indices: Vec<i64> = order.batches().iter().flatten().map(|&i| i as i64).collect();
+        let indices = Tensor::<1, Int>::from_data(TensorData::new(indices.clone(), [indices.len()]), &device.clone().inner());
+        let mut steps = Vec::with_capacity(sizes.len());
+        let mut first = 0;
+        for (b, &size) in sizes.iter().enumerate() {
+            let (x, y) = train_data.select(indices.clone().narrow(0, first, size));
+            first += size;
+            steps.push(trainer.step(x.autodiff(), y.autodiff(), epoch, b)?);
             if let Some(bar) = &bar {
-                bar.set_message(format!("loss {:.4}", loss_sum / (b + 1) as f64));
                 bar.inc(1);
             }
         }
+        let evaluated = trainer.evaluated();
+        let epoch_values = read_epoch(steps, correct_count(&evaluated, &test_data, config.eval_batch_size), epoch)?;
         let record = EpochRecord {
             epoch: epoch + 1,
-            loss: loss_sum / batches as f64,
-            penalty: penalty_sum / batches as f64,
-            train_accuracy: right as f64 / seen.max(1) as f64,
-            test_accuracy: accuracy(&trainer.evaluated(), test, config.eval_batch_size, &device),
+            loss: epoch_values.losses.iter().sum::<f64>() / sizes.len() as f64,
+            penalty: epoch_values.penalties.iter().sum::<f64>() / sizes.len() as f64,
+            train_accuracy: epoch_values.correct as f64 / train_seen(&sizes).max(1) as f64,
+            test_accuracy: epoch_values.test_correct as f64 / test.len().max(1) as f64,
             seconds: started.elapsed().as_secs_f64(),
         };
         if let Some(bar) = bar {
@@ -103,6 +108,51 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         }
     }
     Ok(Trained { model: trainer.evaluated(), history, resumed_epochs })
+}
+
+fn train_seen(sizes: &[usize]) -> usize {
+    sizes.iter().sum()
+}
+
+/// An epoch's per-batch values, read back in one transaction.
+struct EpochValues {
+    losses: Vec<f64>,
+    penalties: Vec<f64>,
+    correct: i64,
+    test_correct: i64,
+}
+
+/// Reads every step's loss, penalty and correct count, and the test set's correct count, in one
+/// device round-trip, and names the first batch whose loss or penalty is not finite. A batch's values
+/// are f32 on the device; they are summed in f64 here, as they were when read one by one.
+fn read_epoch(steps: Vec<StepValues>, test_correct: Tensor<1, Int>, epoch: usize) -> Result<EpochValues, TrainError> {
+    let penalised = steps.iter().all(|s| s.penalty.is_some());
+    let mut losses = Vec::with_capacity(steps.len());
+    let mut penalties = Vec::with_capacity(steps.len());
+    let mut corrects = Vec::with_capacity(steps.len());
+    for s in steps {
+        losses.push(s.loss);
+        corrects.push(s.correct);
+        if let Some(p) = s.penalty {
+            penalties.push(p);
+        }
+    }
+    let mut transaction = Transaction::default().register(Tensor::cat(losses, 0)).register(Tensor::cat(corrects, 0)).register(test_correct);
+    if penalised {
+        transaction = transaction.register(Tensor::cat(penalties, 0));
+    }
+    let read = transaction.execute();
+    let losses: Vec<f64> = read[0].iter::<f64>().collect();
+    let penalties: Vec<f64> = if penalised { read[3].iter::<f64>().collect() } else { vec![0.0; losses.len()] };
+    for (batch, (&loss, &penalty)) in losses.iter().zip(&penalties).enumerate() {
+        if !loss.is_finite() {
+            return Err(TrainError::NonFinite { epoch, batch, what: "cross-entropy loss", value: loss });
+        }
+        if !penalty.is_finite() {
+            return Err(TrainError::NonFinite { epoch, batch, what: "penalty", value: penalty });
+        }
+    }
+    Ok(EpochValues { losses, penalties, correct: read[1].iter::<i64>().sum(), test_correct: read[2].iter::<i64>().sum() })
 }
 
 fn progress_bar(options: &TrainOptions, epoch: usize, epochs: usize, batches: usize) -> Option<ProgressBar> {

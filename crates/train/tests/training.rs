@@ -79,11 +79,19 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
 #[test]
 fn non_finite_loss_stops_training_with_its_location() {
     let (mut train_set, test_set) = (data(64, 1), data(32, 2));
-    train_set.images[[5, 0, 2, 2]] = f32::NAN;
+    // An example of the third batch of epoch 0 (seed 0) is corrupt.
+    let order = specreg_data::BatchOrder::new(64, 16, 0, 0, false).unwrap();
+    let corrupt = order.batches()[2][0];
+    train_set.images[[corrupt, 0, 2, 2]] = f32::NAN;
     let config = TrainConfig::new(2, 16, 1e-3, 0);
     let err = train(&model(), &config, &train_set, &test_set, &TrainOptions::new(Device::flex())).unwrap_err();
+    // The values are read once per epoch; the error still names the first batch that went wrong
+    // (the last one is NaN too, since the NaN reached the weights).
     match err {
-        TrainError::NonFinite { epoch: 0, what, .. } => assert!(what.contains("loss"), "{what}"),
+        TrainError::NonFinite { epoch: 0, batch, what, .. } => {
+            assert!(what.contains("loss"), "{what}");
+            assert_eq!(batch, 2);
+        }
         other => panic!("expected a non-finite loss error, got {other}"),
     }
 }
