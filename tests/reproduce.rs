@@ -18,7 +18,8 @@ fn xtask(args: &[&str]) -> anyhow::Result<std::process::ExitCode> {
 
 fn reproduce(out: &Path, extra: &[&str]) {
     let data = data_dir();
-    let mut args = vec!["reproduce", "--profile", "smoke", "--out", out.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+    // Tests never reach for the internet: a missing dataset (CIFAR-10) is skipped, not fetched.
+    let mut args = vec!["reproduce", "--profile", "smoke", "--offline", "--out", out.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
     args.extend(extra);
     xtask(&args).unwrap_or_else(|e| panic!("reproduce {extra:?}: {e:#}"));
 }
@@ -169,12 +170,12 @@ fn unknown_experiments_and_bad_profiles_are_refused() {
     let unknown = xtask(&["reproduce", "--profile", "smoke", "--only", "E9", "--out", out_s]).unwrap_err();
     assert!(unknown.to_string().contains("unknown experiment"), "{unknown}");
     // The test build has no GPU feature: the backend is refused before any work, naming the way out.
-    let backend = xtask(&["reproduce", "--profile", "smoke", "--backend", "cuda", "--out", out_s]).unwrap_err();
+    let backend = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "cuda", "--out", out_s]).unwrap_err();
     assert!(backend.to_string().contains("xtask-cuda"), "{backend}");
-    let vulkan = xtask(&["reproduce", "--profile", "smoke", "--backend", "vulkan", "--out", out_s]).unwrap_err();
+    let vulkan = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "vulkan", "--out", out_s]).unwrap_err();
     assert!(vulkan.to_string().contains("xtask-gpu"), "{vulkan}");
     assert!(!out.path().join("E1").exists());
-    let unknown_backend = xtask(&["reproduce", "--profile", "smoke", "--backend", "opencl", "--out", out_s]).unwrap_err();
+    let unknown_backend = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "opencl", "--out", out_s]).unwrap_err();
     assert!(unknown_backend.to_string().contains("flex"), "{unknown_backend}");
 
     let smoke = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/smoke.json")).unwrap();
@@ -182,7 +183,7 @@ fn unknown_experiments_and_bad_profiles_are_refused() {
         let bad = out.path().join("bad.json");
         assert!(smoke.contains(from), "{from}");
         std::fs::write(&bad, smoke.replacen(from, to, 1)).unwrap();
-        let refused = xtask(&["reproduce", "--profile", bad.to_str().unwrap(), "--out", out_s]).unwrap_err();
+        let refused = xtask(&["reproduce", "--profile", bad.to_str().unwrap(), "--offline", "--out", out_s]).unwrap_err();
         assert!(format!("{refused:#}").contains(needle), "{refused:#}");
     }
     assert!(!out.path().join("SUMMARY.md").exists(), "nothing written for an invalid profile");
@@ -216,7 +217,7 @@ fn cnn_experiments_run_on_cifar10_format_data() {
     std::os::unix::fs::symlink(data_dir().join("mnist"), data.path().join("mnist")).unwrap();
     synthetic_cifar(data.path());
     let out = tempfile::tempdir().unwrap();
-    let args = ["reproduce", "--profile", "smoke", "--only", "E2-CNN", "--out", out.path().to_str().unwrap(), "--data-dir", data.path().to_str().unwrap()];
+    let args = ["reproduce", "--profile", "smoke", "--only", "E2-CNN", "--offline", "--out", out.path().to_str().unwrap(), "--data-dir", data.path().to_str().unwrap()];
     // Synthetic files fail the canonical checksums: refused unless asked for.
     let refused = xtask(&args).unwrap_err();
     assert!(format!("{refused:#}").contains("--allow-unverified"), "{refused:#}");

@@ -31,19 +31,30 @@ impl Backend {
         }
     }
 
-    /// Starts the device (see [`Backend::device`]) and names it for run identities and manifests.
-    pub fn start(self) -> Result<specreg_experiments::Backend> {
-        let id = serde_json::to_value(self).expect("a backend serialises").as_str().expect("as a string").to_string();
-        Ok(specreg_experiments::Backend { id, description: self.describe().to_string(), device: self.device()?, covariance_site: self.covariance_site() })
+    /// Names the backend for run identities and manifests, and starts its device (see
+    /// [`Backend::device`]) when `start_device`; otherwise (collecting results, which trains nothing)
+    /// the CPU device stands in.
+    pub fn start(self, start_device: bool) -> Result<specreg_experiments::Backend> {
+        let device = if start_device { self.device()? } else { Device::flex() };
+        Ok(specreg_experiments::Backend { id: self.id().to_string(), description: self.describe().to_string(), device, site: self.site() })
+    }
+
+    /// The short name that is part of every run's identity (`flex`, `vulkan`, `cuda`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Vulkan => "vulkan",
+            Backend::Cuda => "cuda",
+        }
     }
 
     /// Where evaluation passes accumulate covariances: on the host for the CPU backend (a read is a
     /// copy there, and faer's f64 kernels are faster than a device f64 matmul), on the device for GPUs
     /// (every read drains the queue).
-    pub fn covariance_site(self) -> specreg_train::CovarianceSite {
+    pub fn site(self) -> specreg_train::Site {
         match self {
-            Backend::Flex => specreg_train::CovarianceSite::Host,
-            Backend::Vulkan | Backend::Cuda => specreg_train::CovarianceSite::Device,
+            Backend::Flex => specreg_train::Site::Host,
+            Backend::Vulkan | Backend::Cuda => specreg_train::Site::Device,
         }
     }
 

@@ -46,7 +46,7 @@ pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend
         let mnist = specreg_data::load_mnist(data_dir)?;
         let epoch = |spectral: Option<SpectralSettings>| -> Result<f64> {
             let config = TrainConfig::new(1, 3500, 1e-3, 0).with_spectral(spectral);
-            let options = TrainOptions { covariance_site: backend.covariance_site(), ..TrainOptions::new(device.clone()) };
+            let options = TrainOptions { site: backend.site(), ..TrainOptions::new(device.clone()) };
             Ok(run_training(&e1, &config, &mnist.train, &mnist.test, &options)?.history[0].seconds)
         };
         let vanilla = epoch(None)?;

@@ -37,8 +37,9 @@ pub enum DataCommand {
         /// Copy from this directory instead of downloading ("debian" means the dataset-fashion-mnist package's location).
         #[arg(long, value_name = "DIR")]
         from: Option<String>,
-        /// Download from this base URL instead of the canonical mirrors.
-        #[arg(long, value_name = "URL", conflicts_with = "from")]
+        /// Download from a mirror of the data directory's layout instead of the canonical mirrors:
+        /// files are fetched from URL/<dataset>/<file> [env: SPECREG_MIRROR].
+        #[arg(long, value_name = "URL", conflicts_with = "from", env = "SPECREG_MIRROR")]
         mirror: Option<String>,
         #[command(flatten)]
         dir: DataDirArg,
@@ -53,13 +54,18 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
 }
 
 fn verify(data_dir: &std::path::Path) -> Result<ExitCode> {
+    if !data_dir.is_dir() {
+        bail!("data directory {} does not exist (set --data-dir or SPECREG_DATA_DIR, or fetch a dataset into it with `cargo xtask data fetch mnist`)", data_dir.display());
+    }
     println!("data directory: {}", data_dir.display());
     let mut all_ok = true;
+    let mut present = 0;
     for dataset in DatasetId::ALL {
         let report = verify_dataset(data_dir, dataset).with_context(|| format!("checking {dataset}"))?;
         match &report {
             DatasetReport::Absent { hint, .. } => println!("{dataset:<14} not present. {hint}"),
             DatasetReport::Present { files, .. } => {
+                present += 1;
                 for f in files {
                     let size = f.size.map_or("-".to_string(), |s| s.to_string());
                     println!("{dataset:<14} {:<44} {size:>10}  {}", file_label(&f.path), f.check.label());
@@ -71,7 +77,10 @@ fn verify(data_dir: &std::path::Path) -> Result<ExitCode> {
         }
         all_ok &= report.is_ok();
     }
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if present == 0 {
+        println!("no dataset found under {}", data_dir.display());
+    }
+    Ok(if all_ok && present > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn file_label(path: &std::path::Path) -> String {
@@ -82,11 +91,10 @@ fn fetch(name: &str, from: Option<String>, mirror: Option<String>, data_dir: &st
     let Some(dataset) = DatasetId::from_name(name) else {
         bail!("unknown dataset {name:?}; expected one of: mnist, fashion-mnist, cifar10");
     };
-    let source = match (from, mirror) {
-        (Some(dir), _) if dir == "debian" => Source::LocalDir(DEBIAN_FASHION_MNIST_DIR.into()),
-        (Some(dir), _) => Source::LocalDir(dir.into()),
-        (None, Some(url)) => Source::Mirrors(vec![url]),
-        (None, None) => Source::canonical(dataset),
+    let source = match from {
+        Some(dir) if dir == "debian" => Source::LocalDir(DEBIAN_FASHION_MNIST_DIR.into()),
+        Some(dir) => Source::LocalDir(dir.into()),
+        None => download_source(dataset, mirror.as_deref()),
     };
     let fetched = fetch_dataset(dataset, data_dir, &source, &Bar::default())?;
     for f in fetched {
@@ -119,4 +127,43 @@ impl Progress for Bar {
             bar.finish();
         }
     }
+}
+
+/// Where downloads come from: a mirror laid out like a data directory (`URL/<dataset>/<file>`), else
+/// the dataset's canonical mirrors.
+fn download_source(dataset: DatasetId, mirror: Option<&str>) -> Source {
+    match mirror {
+        Some(url) => Source::Mirrors(vec![format!("{}/{}/", url.trim_end_matches('/'), dataset.name())]),
+        None => Source::canonical(dataset),
+    }
+}
+
+/// Before `reproduce`: fetches each needed dataset that is absent or incomplete under `data_dir`
+/// (verified, resumable, with a progress bar), unless `offline`. A dataset that cannot be fetched is
+/// reported and left out (its experiments say so); returns the datasets that are usable.
+pub fn ensure_datasets(needed: &[DatasetId], data_dir: &std::path::Path, mirror: Option<&str>, offline: bool) -> Result<Vec<DatasetId>> {
+    let mut usable = Vec::new();
+    for &dataset in needed {
+        let report = verify_dataset(data_dir, dataset).with_context(|| format!("checking {dataset}"))?;
+        let complete = matches!(&report, DatasetReport::Present { files, .. } if files.iter().all(|f| f.check != specreg_data::verify::Check::Missing));
+        if complete {
+            usable.push(dataset);
+            continue;
+        }
+        if offline {
+            println!("warning: {dataset} is not under {} and --offline forbids fetching it: its experiments are skipped. {}", data_dir.display(), dataset.fetch_hint());
+            continue;
+        }
+        println!("{dataset} is not under {}: fetching it{}", data_dir.display(), mirror.map_or(String::new(), |m| format!(" from {m}")));
+        match fetch_dataset(dataset, data_dir, &download_source(dataset, mirror), &Bar::default()) {
+            Ok(files) => {
+                for f in files {
+                    println!("{:<44} {}, {}", file_label(&f.path), if f.transferred { "fetched" } else { "already present" }, f.check.label());
+                }
+                usable.push(dataset);
+            }
+            Err(e) => println!("warning: {dataset} could not be fetched ({e}): its experiments are skipped. {}", dataset.fetch_hint()),
+        }
+    }
+    Ok(usable)
 }

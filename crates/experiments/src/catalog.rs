@@ -144,6 +144,28 @@ pub const EXPERIMENTS: &[ExperimentSpec] = &[
     },
 ];
 
+/// The profile's settings of a training experiment (`None` for theory experiments and for training
+/// experiments the profile leaves out).
+pub fn training_settings<'p>(spec: &ExperimentSpec, profile: &'p Profile) -> Option<&'p TrainingSettings> {
+    match &spec.kind {
+        Kind::Training(t) => (t.settings)(profile),
+        Kind::Theory(_) => None,
+    }
+}
+
+/// The datasets the training experiments among `selected` need under `profile`, in order of first use.
+pub fn needed_datasets(profile: &Profile, selected: &[&ExperimentSpec]) -> Vec<DatasetId> {
+    let mut needed = Vec::new();
+    for spec in selected {
+        for d in training_settings(spec, profile).into_iter().flat_map(|s| s.datasets.iter()).filter_map(|d| DatasetId::from_name(d)) {
+            if !needed.contains(&d) {
+                needed.push(d);
+            }
+        }
+    }
+    needed
+}
+
 /// The experiment with this id (case-insensitive).
 pub fn find(id: &str) -> Result<&'static ExperimentSpec> {
     EXPERIMENTS.iter().find(|e| e.id.eq_ignore_ascii_case(id.trim())).ok_or_else(|| Error::UnknownExperiment {

@@ -33,7 +33,8 @@ impl DatasetOutcome {
 pub struct DataSets {
     dir: PathBuf,
     allow_unverified: bool,
-    loaded: HashMap<DatasetId, (Split, BTreeMap<String, String>)>,
+    checked: HashMap<DatasetId, std::result::Result<DatasetOutcome, DatasetOutcome>>,
+    loaded: HashMap<DatasetId, Split>,
     subsets: HashMap<(DatasetId, Option<usize>, Option<usize>), (Dataset, Dataset)>,
 }
 
@@ -41,7 +42,7 @@ impl DataSets {
     /// Datasets under `dir`; with `allow_unverified`, files that fail their checksums are used (and
     /// recorded as such) instead of refused.
     pub fn new(dir: &Path, allow_unverified: bool) -> Self {
-        DataSets { dir: dir.to_path_buf(), allow_unverified, loaded: HashMap::new(), subsets: HashMap::new() }
+        DataSets { dir: dir.to_path_buf(), allow_unverified, checked: HashMap::new(), loaded: HashMap::new(), subsets: HashMap::new() }
     }
 
     /// The data directory.
@@ -49,18 +50,17 @@ impl DataSets {
         &self.dir
     }
 
-    /// Verifies and loads `dataset` (once); `Ok(Err(outcome))` when it is absent (skipped, with the
-    /// fetch command), an error when present but failing its checksums (unless allowed) or unreadable.
-    pub fn load(&mut self, dataset: DatasetId) -> Result<std::result::Result<DatasetOutcome, DatasetOutcome>> {
-        if let Some((_, checksums)) = self.loaded.get(&dataset) {
-            return Ok(Ok(DatasetOutcome { dataset: dataset.name().into(), status: "ran".into(), checksums: checksums.clone() }));
+    /// Verifies `dataset` (without loading it): `Ok(Ok(outcome))` when present and verified (or
+    /// allowed unverified), `Ok(Err(outcome))` when absent (skipped, with the command that fetches
+    /// it), an error when some of its files are missing or fail their checksums (unless allowed).
+    pub fn check(&mut self, dataset: DatasetId) -> Result<std::result::Result<DatasetOutcome, DatasetOutcome>> {
+        if let Some(outcome) = self.checked.get(&dataset) {
+            return Ok(outcome.clone());
         }
         let name = dataset.name();
         let report = verify_dataset(&self.dir, dataset)?;
-        let checksums: BTreeMap<String, String> = match &report {
-            DatasetReport::Absent { hint, .. } => {
-                return Ok(Err(DatasetOutcome { dataset: name.into(), status: format!("skipped: not found. {hint}"), checksums: BTreeMap::new() }));
-            }
+        let outcome = match &report {
+            DatasetReport::Absent { hint, .. } => Err(DatasetOutcome { dataset: name.into(), status: format!("skipped: not found. {hint}"), checksums: BTreeMap::new() }),
             DatasetReport::Present { files, .. } => {
                 let missing: Vec<String> = files.iter().filter(|f| f.check == Check::Missing).map(|f| file_name(&f.path)).collect();
                 if !missing.is_empty() {
@@ -72,19 +72,28 @@ impl DataSets {
                     }
                     println!("{name} under {} fails its checksums; used anyway (--allow-unverified), recorded in the manifest", self.dir.display());
                 }
-                files.iter().map(|f| (file_name(&f.path), f.check.label().to_string())).collect()
+                let checksums = files.iter().map(|f| (file_name(&f.path), f.check.label().to_string())).collect();
+                Ok(DatasetOutcome { dataset: name.into(), status: "ran".into(), checksums })
             }
         };
-        let split = specreg_data::load(dataset, &self.dir)?;
-        self.loaded.insert(dataset, (split, checksums.clone()));
-        Ok(Ok(DatasetOutcome { dataset: name.into(), status: "ran".into(), checksums }))
+        self.checked.insert(dataset, outcome.clone());
+        Ok(outcome)
+    }
+
+    /// Verifies (see [`DataSets::check`]) and loads `dataset`, once per process.
+    pub fn load(&mut self, dataset: DatasetId) -> Result<std::result::Result<DatasetOutcome, DatasetOutcome>> {
+        let outcome = self.check(dataset)?;
+        if outcome.is_ok() && !self.loaded.contains_key(&dataset) {
+            self.loaded.insert(dataset, specreg_data::load(dataset, &self.dir)?);
+        }
+        Ok(outcome)
     }
 
     /// The training and test examples an experiment's settings select from a loaded dataset.
     pub fn subsets(&mut self, dataset: DatasetId, settings: &TrainingSettings) -> Result<&(Dataset, Dataset)> {
         let key = (dataset, settings.train_per_class, settings.test_examples);
         if !self.subsets.contains_key(&key) {
-            let (split, _) = self.loaded.get(&dataset).expect("loaded before its subsets are asked for");
+            let split = self.loaded.get(&dataset).expect("loaded before its subsets are asked for");
             let train = match settings.train_per_class {
                 Some(k) => split.train.first_per_class(k)?,
                 None => split.train.clone(),

@@ -81,6 +81,17 @@ pub enum Error {
     /// Training failed.
     #[error(transparent)]
     Train(#[from] specreg_train::TrainError),
+    /// A trained model's measured covariance is not one (a negative eigenvalue beyond rounding).
+    #[error("{split} spectrum of {layer}")]
+    Measured {
+        /// The layer.
+        layer: String,
+        /// The split.
+        split: String,
+        /// What is wrong.
+        #[source]
+        source: specreg_regularizer::PenaltyError,
+    },
     /// An attack sweep failed.
     #[error(transparent)]
     Attack(#[from] specreg_attacks::AttackError),
@@ -108,6 +119,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the error means the run diverged (non-finite or exploding values, a covariance that is
+    /// not one): a finding about its settings, recorded as a failed run while the others go on,
+    /// rather than a fault that stops `reproduce`.
+    pub fn is_divergence(&self) -> bool {
+        use specreg_train::TrainError;
+        match self {
+            Error::Run { source, .. } => source.is_divergence(),
+            Error::Train(TrainError::NonFinite { .. } | TrainError::Diverged { .. }) | Error::Measured { .. } => true,
+            Error::Train(TrainError::Eigen { source, .. } | TrainError::Penalty { source, .. }) => {
+                matches!(source, specreg_regularizer::PenaltyError::NotPositiveSemidefinite { .. } | specreg_regularizer::PenaltyError::Anchor { .. })
+            }
+            _ => false,
+        }
+    }
+
     /// This error, as the failure of `run`.
     pub fn in_run(self, run: impl Into<String>) -> Error {
         Error::Run { run: run.into(), source: Box::new(self) }

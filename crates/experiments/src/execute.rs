@@ -1,20 +1,24 @@
-//! One planned run, from nothing to its run file: kept if already finished, copied if an identical run
-//! of another experiment finished, else trained (resuming from its checkpoint) and measured.
+//! One job (a computation with one or more homes), from nothing to its run files: kept where already
+//! finished, copied where an identical run finished, else claimed with a lock, trained (resuming from
+//! its checkpoint) and measured. Any number of processes, on any number of hosts, may share an output
+//! directory: a job is trained by the one holding its lock, and a lock whose holder died is taken over.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::prelude::*;
 use indicatif::MultiProgress;
 use specreg_data::Dataset;
+use specreg_files::{Acquired, FileError, LockHolder, RunLock};
 use specreg_models::to_safetensors;
 use specreg_report::write_file_atomically;
-use specreg_train::{CovarianceSite, TrainOptions, train};
+use specreg_train::{Site, TrainOptions, train};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, chain};
 use crate::measure;
 use crate::plan::PlannedRun;
-use crate::store::{ExperimentDir, RunRows, finished_run, identical_run};
+use crate::schedule::Job;
+use crate::store::{ExperimentDir, RunFailure, RunRows, failed_run, finished_run, identical_run};
 
 /// The compute backend runs are trained on: its name is part of every run's identity.
 #[derive(Debug, Clone)]
@@ -25,19 +29,24 @@ pub struct Backend {
     pub description: String,
     /// Its device, started (and checked) once for all runs.
     pub device: Device,
-    /// Where evaluation passes accumulate covariances on this backend.
-    pub covariance_site: CovarianceSite,
+    /// Where work with a host and a device implementation runs on this backend.
+    pub site: Site,
 }
 
-/// What became of a run.
+/// What became of a job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Its run file was already there.
+    /// Its run files were already there.
     Kept,
     /// Copied from the identical finished run of another experiment (named).
     Reused(String),
-    /// Trained and measured now, in this many seconds.
-    Trained(f64),
+    /// Trained and measured now, in this many seconds (after taking over the named dead holder's
+    /// lock, if any).
+    Trained(f64, Option<LockHolder>),
+    /// Another live process holds its lock.
+    Busy(LockHolder),
+    /// It diverged (now or earlier); the error, recorded in its failure file.
+    Failed(String),
 }
 
 /// Where results go and how runs are computed.
@@ -46,6 +55,8 @@ pub struct Environment {
     pub out: PathBuf,
     /// The backend.
     pub backend: Backend,
+    /// A lock without a heartbeat for this long is taken over (its holder is presumed dead).
+    pub lock_timeout: Duration,
 }
 
 impl Environment {
@@ -54,41 +65,103 @@ impl Environment {
         ExperimentDir::new(&self.out, run.experiment)
     }
 
+    /// The lock file of `job`.
+    pub fn lock_path(&self, job: &Job) -> PathBuf {
+        self.out.join(".locks").join(format!("{}.lock", job.hash))
+    }
+
     /// The finished rows of `run`, if its run file exists (under this backend and configuration).
     pub fn finished(&self, run: &PlannedRun) -> Option<RunRows> {
         finished_run(&self.dir_of(run), run, &run.identity(&self.backend.id))
     }
 
-    /// Makes sure `run`'s run file exists: kept, reused or trained on `data` (training, test
-    /// examples). `bars` holds the caller's progress bars; `say` prints above them.
-    pub fn ensure(&self, run: &PlannedRun, data: &(Dataset, Dataset), bars: &MultiProgress, label: &str) -> Result<(Outcome, RunRows)> {
-        let dir = self.dir_of(run);
-        let identity = run.identity(&self.backend.id);
-        if let Some(rows) = finished_run(&dir, run, &identity) {
-            return Ok((Outcome::Kept, rows));
+    /// Makes sure every home of `job` has its run file: kept, copied from a finished home (or an
+    /// identical run elsewhere under the output directory), or trained on `data` (training, test
+    /// examples) under the job's lock. `Busy` when another live process holds the lock.
+    pub fn ensure(&self, job: &Job, data: &(Dataset, Dataset), bars: &MultiProgress, label: &str) -> Result<(Outcome, Option<RunRows>)> {
+        if let Some((outcome, rows)) = self.reuse(job)? {
+            return Ok((outcome, Some(rows)));
+        }
+        if let Some(failure) = self.failure(job) {
+            return Ok((Outcome::Failed(failure.error), None));
+        }
+        let lock = match RunLock::try_acquire(&self.lock_path(job), self.lock_timeout)? {
+            Acquired::Busy(holder) => return Ok((Outcome::Busy(holder), None)),
+            Acquired::Held(lock) => lock,
+        };
+        // Finished by another process between the first look and the lock?
+        if let Some((outcome, rows)) = self.reuse(job)? {
+            return Ok((outcome, Some(rows)));
         }
         let started = Instant::now();
-        let (outcome, rows) = match identical_run(&self.out, run, &identity) {
-            Some((rows, source)) => {
-                copy_model(&source.model(run.dataset, &run.name), &dir.model(run.dataset, &run.name))?;
-                let name = source.root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                (Outcome::Reused(name), rows)
+        let primary = job.primary();
+        let rows = match self.train_and_measure(primary, data, bars, label) {
+            Ok(rows) => rows,
+            // A diverged run is a result about its settings: recorded, and the other runs go on.
+            Err(e) if e.is_divergence() => {
+                let failure = RunFailure { config: primary.identity(&self.backend.id), error: chain(&e) };
+                for run in &job.runs {
+                    let json = serde_json::to_string_pretty(&failure).expect("a failure serialises");
+                    write_file_atomically(&self.dir_of(run).failure_file(run.dataset, &run.name), json)?;
+                }
+                return Ok((Outcome::Failed(failure.error), None));
             }
-            None => {
-                let rows = self.train_and_measure(run, identity, data, bars, label).map_err(|e| e.in_run(run.label()))?;
-                (Outcome::Trained(started.elapsed().as_secs_f64()), rows)
-            }
+            Err(e) => return Err(e.in_run(primary.label())),
         };
-        rows.write(&dir.run_file(run.dataset, &run.name))?;
-        let checkpoints = dir.checkpoints(run.dataset, &run.name);
+        self.write_homes(job, &rows, &self.dir_of(primary))?;
+        let checkpoints = self.dir_of(primary).checkpoints(primary.dataset, &primary.name);
         if checkpoints.exists() {
-            std::fs::remove_dir_all(&checkpoints).map_err(|source| specreg_files::FileError::new(&checkpoints, source))?;
+            std::fs::remove_dir_all(&checkpoints).map_err(|source| FileError::new(&checkpoints, source))?;
         }
-        Ok((outcome, rows))
+        let took_over = lock.took_over_from.clone();
+        drop(lock);
+        Ok((Outcome::Trained(started.elapsed().as_secs_f64(), took_over), Some(rows)))
+    }
+
+    /// The recorded failure of `job` under its current identity, if it diverged earlier.
+    pub fn failure(&self, job: &Job) -> Option<RunFailure> {
+        failed_run(&self.dir_of(job.primary()), job.primary(), &job.primary().identity(&self.backend.id))
+    }
+
+    /// `Kept` when every home is finished; `Reused` after copying a finished home's (or an identical
+    /// run's) rows and model into the homes lacking them; `None` when nothing is finished.
+    pub(crate) fn reuse(&self, job: &Job) -> Result<Option<(Outcome, RunRows)>> {
+        let finished: Vec<Option<RunRows>> = job.runs.iter().map(|r| self.finished(r)).collect();
+        if let Some(Some(rows)) = finished.first().filter(|_| finished.iter().all(Option::is_some)) {
+            return Ok(Some((Outcome::Kept, rows.clone())));
+        }
+        let source = match job.runs.iter().zip(&finished).find_map(|(r, f)| f.clone().map(|rows| (rows, self.dir_of(r)))) {
+            Some(found) => found,
+            None => match identical_run(&self.out, job.primary(), &job.primary().identity(&self.backend.id)) {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        let name = source.1.root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        self.write_homes(job, &source.0, &source.1)?;
+        Ok(Some((Outcome::Reused(name), source.0)))
+    }
+
+    /// Writes `rows` (relabelled) and the model found in `source` into every home lacking them.
+    fn write_homes(&self, job: &Job, rows: &RunRows, source: &ExperimentDir) -> Result<()> {
+        let identity = job.primary().identity(&self.backend.id);
+        for run in &job.runs {
+            let dir = self.dir_of(run);
+            if finished_run(&dir, run, &identity).is_some() {
+                continue;
+            }
+            let model = dir.model(run.dataset, &run.name);
+            let from = source.model(run.dataset, &run.name);
+            if from != model {
+                copy_file(&from, &model)?;
+            }
+            rows.clone().relabelled(&run.key.experiment).write(&dir.run_file(run.dataset, &run.name))?;
+        }
+        Ok(())
     }
 
     /// Trains (resuming from the run's checkpoint), saves the model, measures spectra and robustness.
-    fn train_and_measure(&self, run: &PlannedRun, identity: serde_json::Value, (train_set, test_set): &(Dataset, Dataset), bars: &MultiProgress, label: &str) -> Result<RunRows> {
+    fn train_and_measure(&self, run: &PlannedRun, (train_set, test_set): &(Dataset, Dataset), bars: &MultiProgress, label: &str) -> Result<RunRows> {
         let dir = self.dir_of(run);
         let device = &self.backend.device;
         let options = TrainOptions {
@@ -97,7 +170,7 @@ impl Environment {
             progress: true,
             label: label.to_string(),
             bars: Some(bars.clone()),
-            covariance_site: self.backend.covariance_site,
+            site: self.backend.site,
         };
         let trained = train(&run.model, &run.train, train_set, test_set, &options)?;
         let bytes = to_safetensors(&trained.model, serde_json::to_string(&run.model).expect("configs serialise"))?;
@@ -108,7 +181,7 @@ impl Environment {
             splits.push(("train", train_set));
         }
         let eval_batch = run.train.eval_batch_size;
-        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device, self.backend.covariance_site)?;
+        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device, self.backend.site)?;
         let attacked = test_set.head(run.settings.attack_examples.min(test_set.len()));
         // The sweep draws a bar of its own; the caller's bars step aside meanwhile.
         let (robustness, sanity) = bars.suspend(|| measure::robustness(&run.key, &trained.model, &run.settings, run.dataset, &attacked, eval_batch, device))?;
@@ -125,13 +198,13 @@ impl Environment {
                 seconds: r.seconds,
             })
             .collect();
-        Ok(RunRows { config: identity, training, spectra, fits, robustness, sanity })
+        Ok(RunRows { config: run.identity(&self.backend.id), training, spectra, fits, robustness, sanity })
     }
 }
 
 /// Copies a reused run's model file.
-fn copy_model(from: &Path, to: &Path) -> Result<()> {
-    let bytes = std::fs::read(from).map_err(|source| Error::File(specreg_files::FileError::new(from, source)))?;
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    let bytes = std::fs::read(from).map_err(|source| Error::File(FileError::new(from, source)))?;
     Ok(write_file_atomically(to, &bytes)?)
 }
 

@@ -12,6 +12,8 @@
 //! - [`Environment::ensure`]: one run from nothing to its run file (kept, reused from an identical
 //!   run of another experiment, or trained and measured); [`reproduce`]: experiments in order, with
 //!   tables, figures, manifests and SUMMARY.md; [`redraw`]: figures again from the tables.
+//! - [`jobs`], [`slices`], [`summarize`]: identical runs grouped into one job, costs estimated,
+//!   cost-balanced slices for `--shard K/N` (a Slurm array), and the plan a user sees before days of work.
 //! - [`judge`]: claims C1–C5 on the tables, each [`Claim`] with its rule, verdict and numbers.
 //!
 //! ```
@@ -42,12 +44,13 @@ mod plan;
 mod profile;
 mod report;
 mod reproduce;
+mod schedule;
 mod settings;
 mod store;
 mod summary;
 mod theory;
 
-pub use catalog::{EXPERIMENTS, ExperimentSpec, Family, Kind, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec, Variant, find as find_experiment};
+pub use catalog::{EXPERIMENTS, ExperimentSpec, Family, Kind, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec, Variant, find as find_experiment, needed_datasets, training_settings};
 pub use claims::{CLAIM_EXPERIMENTS, CLEAR_GAIN, Claim, FAR_FROM_ONE, Verdict, judge};
 pub use data::{DataSets, DatasetOutcome};
 pub use error::{Error, Result, chain};
@@ -55,7 +58,8 @@ pub use execute::{Backend, Environment, Outcome};
 pub use plan::{PlannedRun, experiment_runs};
 pub use profile::{Profile, profiles_dir, workspace_root};
 pub use report::Tables;
-pub use reproduce::{ExperimentStatus, redraw, reproduce, select};
+pub use reproduce::{ExperimentStatus, Mode, redraw, reproduce, select};
+pub use schedule::{Calibration, ExperimentPlan, Job, PlanSummary, RunPlan, Shard, duration, identity_hash, jobs, slices, summarize};
 pub use settings::TrainingSettings;
 pub use store::{ExperimentDir, RunRows};
 pub use summary::write_summary;

@@ -8,9 +8,9 @@ use specreg_models::{Model, Network};
 use specreg_report::RunKey;
 use specreg_report::tables::{FitRow, RobustnessRow, SanityRow, SpectrumRow};
 use specreg_spectrum::{PowerLawFit, RankRange, eigvalsh, fit_power_law};
-use specreg_train::{CovarianceSite, DeviceData, hidden_covariances, to_tensors};
+use specreg_train::{Site, DeviceData, hidden_covariances, to_tensors};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::settings::TrainingSettings;
 
 /// The `fits` row of a power-law fit.
@@ -31,7 +31,7 @@ pub fn spectrum_rows(key: &RunKey, layer: &str, split: &str, eigenvalues: &[f64]
 /// over ranks 11–500 (or to N/2, capped by the number of examples measured). A layer whose fit cannot
 /// be made (a spectrum not positive over the range) has no `fits` row: the claims then report it as
 /// not measured rather than count a NaN.
-pub fn spectra(key: &RunKey, model: &Model, splits: &[(&str, &Dataset)], eval_batch: usize, device: &Device, site: CovarianceSite) -> Result<(Vec<SpectrumRow>, Vec<FitRow>)> {
+pub fn spectra(key: &RunKey, model: &Model, splits: &[(&str, &Dataset)], eval_batch: usize, device: &Device, site: Site) -> Result<(Vec<SpectrumRow>, Vec<FitRow>)> {
     let layers: Vec<usize> = (0..model.hidden_widths().len()).collect();
     let (mut spectra, mut fits) = (Vec::new(), Vec::new());
     for &(split, data) in splits {
@@ -39,6 +39,7 @@ pub fn spectra(key: &RunKey, model: &Model, splits: &[(&str, &Dataset)], eval_ba
         for (k, covariance) in hidden_covariances(model, &uploaded, &layers, eval_batch, site)?.into_iter().enumerate() {
             let eigenvalues = eigvalsh(covariance.view())?.to_vec();
             let layer = format!("hidden{}", k + 1);
+            specreg_regularizer::check_positive_semidefinite(&eigenvalues).map_err(|source| Error::Measured { layer: layer.clone(), split: split.into(), source })?;
             spectra.extend(spectrum_rows(key, &layer, split, &eigenvalues));
             if split == "test" {
                 if let Ok(fit) = fit_power_law(&eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len()))) {

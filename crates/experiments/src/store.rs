@@ -44,6 +44,10 @@ impl ExperimentDir {
     pub fn run_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
         self.root.join("runs").join(dataset.name()).join(format!("{run}.json"))
     }
+    /// The record of `run`'s failure (divergence), if it failed.
+    pub fn failure_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
+        self.root.join("runs").join(dataset.name()).join(format!("{run}.failed.json"))
+    }
     /// The checkpoint directory of `run` while it trains.
     pub fn checkpoints(&self, dataset: DatasetId, run: &str) -> PathBuf {
         self.root.join("checkpoints").join(dataset.name()).join(run)
@@ -106,6 +110,23 @@ impl RunRows {
         let json = serde_json::to_string(self).expect("rows serialise");
         Ok(write_file_atomically(path, json)?)
     }
+}
+
+/// Why a run failed (it diverged), with the identity it failed under; stored beside the run files as
+/// `runs/<dataset>/<run>.failed.json`. A run that failed is not retried while its identity is the
+/// same (it would diverge again); delete the file to retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFailure {
+    /// The run's identity.
+    pub config: serde_json::Value,
+    /// The error, with its causes.
+    pub error: String,
+}
+
+/// The recorded failure of `run` under `dir`, if it failed under `identity`.
+pub fn failed_run(dir: &ExperimentDir, run: &PlannedRun, identity: &serde_json::Value) -> Option<RunFailure> {
+    let text = std::fs::read_to_string(dir.failure_file(run.dataset, &run.name)).ok()?;
+    serde_json::from_str::<RunFailure>(&text).ok().filter(|f| f.config == *identity)
 }
 
 /// The finished run file of `run` under `dir`, if it exists and was produced under `identity`.

@@ -16,6 +16,9 @@ use crate::store::ExperimentDir;
 pub fn write_summary(out: &Path) -> Result<()> {
     let mut text = String::from("# specreg reproduction summary\n\n");
     text += &format!("Code version {}. Each section is rebuilt from `<experiment>/tables/*.parquet`.\n\n", git_revision());
+    if let Some(plan) = std::fs::read_to_string(out.join(crate::reproduce::PLAN_FILE)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+        text += &plan_section(&plan);
+    }
     text += &claims::section(&claims::judge(&claims::read_tables(out)?));
     text += "\n## Experiments\n\n";
     for spec in EXPERIMENTS {
@@ -37,6 +40,12 @@ pub fn write_summary(out: &Path) -> Result<()> {
         for d in manifest["datasets"].as_array().into_iter().flatten() {
             if d["status"].as_str() != Some("ran") {
                 text += &format!("- {}: {}\n", d["dataset"].as_str().unwrap_or("?"), d["status"].as_str().unwrap_or("?"));
+            }
+        }
+        for (list, what) in [("failed_runs", "FAILED (diverged; `runs/<dataset>/<run>.failed.json` has the error; delete it to retry)"), ("missing_runs", "missing (not trained yet)")] {
+            let runs: Vec<&str> = manifest[list].as_array().into_iter().flatten().filter_map(|r| r.as_str()).collect();
+            if !runs.is_empty() {
+                text += &format!("- {} runs {what}: {}\n", runs.len(), runs.join(", "));
             }
         }
         text += &match &spec.kind {
@@ -66,4 +75,22 @@ pub fn git_revision() -> String {
         Some(rev) => rev,
         None => "unknown".into(),
     }
+}
+
+/// The plan the results came from: runs and estimated time, per experiment.
+fn plan_section(plan: &serde_json::Value) -> String {
+    let seconds = |v: &serde_json::Value| crate::schedule::duration(v.as_f64().unwrap_or(f64::NAN));
+    let mut text = format!(
+        "## Plan\n\nProfile `{}` on {}: {} runs ({} trained; identical runs once), estimated {} of compute (throughputs from {}).\n\n| experiment | runs | estimated time |\n|---|---|---|\n",
+        plan["profile"].as_str().unwrap_or("?"),
+        plan["backend"].as_str().unwrap_or("?"),
+        plan["total_runs"],
+        plan["total_jobs"],
+        seconds(&plan["total_seconds"]),
+        plan["calibration"]["source"].as_str().unwrap_or("?"),
+    );
+    for e in plan["experiments"].as_array().into_iter().flatten() {
+        text += &format!("| {} | {} | {} |\n", e["id"].as_str().unwrap_or("?"), e["runs"], seconds(&e["seconds"]));
+    }
+    text + "\n"
 }

@@ -35,6 +35,15 @@ pub enum PenaltyError {
         /// τ.
         tau: usize,
     },
+    /// The covariance has an eigenvalue below zero by more than rounding allows: its activations are
+    /// not a real covariance's (the run diverged).
+    #[error("the covariance has eigenvalue {value:.3e}, below zero beyond rounding (largest {largest:.3e}): the activations diverged")]
+    NotPositiveSemidefinite {
+        /// The most negative eigenvalue.
+        value: f64,
+        /// The largest eigenvalue.
+        largest: f64,
+    },
     /// The eigendecomposition of the refresh failed.
     #[error("eigenvector refresh failed")]
     Refresh(#[from] SpectrumError),

@@ -39,13 +39,21 @@ pub struct JacobianPenalty {
 }
 
 impl JacobianPenalty {
-    /// One standard-normal projection direction per example, from a ChaCha stream keyed by `seed`
-    /// (reproducible on every backend).
+    /// One standard-normal projection direction per example, drawn on the host from a ChaCha stream
+    /// keyed by `seed` and uploaded: the same numbers on every backend. On a CPU backend the host is
+    /// the device; on a GPU prefer [`JacobianPenalty::device_projection`].
     pub fn projection<const D: usize>(&self, shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let count = shape.iter().product();
         let values: Vec<f32> = (0..count).map(|_| StandardNormal.sample(&mut rng)).collect();
         Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    /// One standard-normal projection direction per example, drawn on the device from a counter-based
+    /// generator keyed by `seed` (see [`crate::device_normal`]): no host work or upload, the same numbers
+    /// for the same seed on one backend.
+    pub fn device_projection<const D: usize>(&self, shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+        crate::random::device_normal(shape, seed, device)
     }
 
     /// The per-batch estimate of ‖J‖²_F: the batch mean of ‖J v‖² (shape `[1]`).

@@ -34,8 +34,10 @@
 
 mod error;
 mod jacobian;
+mod random;
 mod spectral;
 
 pub use error::PenaltyError;
 pub use jacobian::{JacobianPenalty, JacobianPenaltyConfig};
-pub use spectral::{LayerSelection, PenaltyValue, RankWindow, SpectralPenalty, SpectralPenaltyConfig, penalty_of_eigenvalues, penalty_with_anchor};
+pub use random::device_normal;
+pub use spectral::{LayerSelection, NEGATIVE_EIGENVALUE_TOLERANCE, PenaltyValue, RankWindow, SpectralPenalty, SpectralPenaltyConfig, check_positive_semidefinite, penalty_of_eigenvalues, penalty_with_anchor};

@@ -185,6 +185,7 @@ impl SpectralPenalty {
             return Err(PenaltyError::CovarianceShape { got: covariance.dim(), width: self.width });
         }
         let eigen = specreg_spectrum::eigh(covariance)?;
+        check_positive_semidefinite(eigen.values.as_slice().expect("contiguous"))?;
         let n = self.width;
         let values: Vec<f32> = eigen.vectors.iter().map(|&v| v as f32).collect();
         self.eigenvectors = Some(Tensor::from_data(TensorData::new(values, [n, n]), &device.clone().inner()));
@@ -265,6 +266,22 @@ fn descending_ranks(values: Tensor<1>) -> Tensor<1> {
     let above = others.clone().greater(own.clone());
     let tied_earlier = others.equal(own).bool_and(earlier);
     above.bool_or(tied_earlier).float().sum_dim(1).reshape([n])
+}
+
+/// A covariance's eigenvalues (decreasing) may dip below zero by rounding, which for a matrix formed in
+/// f64 is a few ulps of the largest; this much is allowed.
+pub const NEGATIVE_EIGENVALUE_TOLERANCE: f64 = 1e-9;
+
+/// Refuses eigenvalues (of a covariance, decreasing) below −[`NEGATIVE_EIGENVALUE_TOLERANCE`] × the largest.
+pub fn check_positive_semidefinite(eigenvalues: &[f64]) -> Result<(), PenaltyError> {
+    let largest = eigenvalues.iter().copied().fold(0.0f64, f64::max);
+    if let Some(&nan) = eigenvalues.iter().find(|v| v.is_nan()) {
+        return Err(PenaltyError::NotPositiveSemidefinite { value: nan, largest });
+    }
+    match eigenvalues.iter().copied().fold(f64::INFINITY, f64::min) {
+        smallest if smallest < -NEGATIVE_EIGENVALUE_TOLERANCE * largest => Err(PenaltyError::NotPositiveSemidefinite { value: smallest, largest }),
+        _ => Ok(()),
+    }
 }
 
 /// Which hidden layers a penalty applies to.

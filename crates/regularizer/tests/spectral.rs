@@ -163,3 +163,32 @@ fn head_and_tail_windows_add_up_to_the_full_penalty() {
     assert!(!serde_json::to_string(&SpectralPenaltyConfig::new(5.0)).unwrap().contains("ranks"));
     assert!(serde_json::to_string(&SpectralPenaltyConfig::new(5.0).with_ranks(Some(RankWindow::new(101, None)))).unwrap().contains("\"ranks\":{\"first\":101"));
 }
+
+#[test]
+fn device_normals_are_standard_normal_uncorrelated_and_keyed_by_the_seed() {
+    let n = 200_000;
+    let draw = |seed: u64| device_normal([n], seed, &device()).into_data().iter::<f64>().collect::<Vec<f64>>();
+    let (a, b) = (draw(7), draw(8));
+    assert_eq!(a, draw(7), "same seed, same values");
+    let moment = |v: &[f64], k: i32| v.iter().map(|x| x.powi(k)).sum::<f64>() / v.len() as f64;
+    let (mean, variance, kurtosis) = (moment(&a, 1), moment(&a, 2), moment(&a, 4));
+    // Standard errors at n = 200,000: mean 0.0022, variance 0.0032, fourth moment 0.02.
+    assert!(mean.abs() < 0.01 && (variance - 1.0).abs() < 0.015 && (kurtosis - 3.0).abs() < 0.1, "mean {mean}, variance {variance}, E[z⁴] {kurtosis}");
+    let correlation = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>() / x.len() as f64;
+    assert!(correlation(&a[1..], &a[..n - 1]).abs() < 0.01, "neighbours are uncorrelated");
+    assert!(correlation(&a[1024..], &a[..n - 1024]).abs() < 0.01, "elements 1024 apart are uncorrelated");
+    assert!(correlation(&a, &b).abs() < 0.01, "seeds 7 and 8 are uncorrelated");
+    // The tails are there: P(|z| > 3) = 0.0027.
+    let tail = a.iter().filter(|z| z.abs() > 3.0).count() as f64 / n as f64;
+    assert!((tail - 0.0027).abs() < 0.0008, "P(|z| > 3) = {tail}");
+}
+
+#[test]
+fn a_covariance_with_a_clearly_negative_eigenvalue_is_refused() {
+    assert!(check_positive_semidefinite(&[4.0, 1.0, 0.0, -1e-12]).is_ok(), "rounding");
+    assert!(matches!(check_positive_semidefinite(&[4.0, 1.0, -1e-3]), Err(PenaltyError::NotPositiveSemidefinite { .. })));
+    assert!(check_positive_semidefinite(&[f64::NAN, 1.0]).is_err());
+    let mut penalty = SpectralPenaltyConfig::new(1.0).with_tau(0).init(3).unwrap();
+    let indefinite = Array2::from_shape_vec((3, 3), vec![1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0]).unwrap(); // eigenvalues 3, 1, −1
+    assert!(matches!(penalty.refresh(indefinite.view(), &device()), Err(PenaltyError::NotPositiveSemidefinite { .. })));
+}

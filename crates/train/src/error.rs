@@ -32,6 +32,21 @@ pub enum TrainError {
         /// The value.
         value: f64,
     },
+    /// The loss grew beyond [`DIVERGENCE_FACTOR`](crate::DIVERGENCE_FACTOR) times its reference: the run
+    /// diverged (a learning rate far too large, say).
+    #[error("epoch {epoch}, batch {batch}: cross-entropy loss {value:.4e} exceeds {factor}× the reference {reference:.4} (the first epoch's mean loss, or the first batch's in the first epoch): the run diverged; the model is not kept")]
+    Diverged {
+        /// 0-based epoch.
+        epoch: usize,
+        /// 0-based batch.
+        batch: usize,
+        /// The batch's loss.
+        value: f64,
+        /// The loss it is compared with.
+        reference: f64,
+        /// The factor allowed.
+        factor: f64,
+    },
     /// The spectral penalty of one batch could not be computed.
     #[error("epoch {epoch}, batch {batch}, hidden layer {layer}: spectral penalty")]
     Penalty {

@@ -7,7 +7,8 @@
 //! - [`train`]: the loop. Records loss, penalty, train and test accuracy and wall time per epoch
 //!   ([`EpochRecord`]); checkpoints every epoch and resumes from the newest checkpoint
 //!   ([`TrainOptions::checkpoint_dir`]); stops with an error naming epoch, batch and layer on a
-//!   non-finite loss or a failed eigensolve, never returning a silently broken model.
+//!   non-finite loss, a diverging loss ([`DIVERGENCE_FACTOR`]) or a failed eigensolve, never
+//!   returning a silently broken model.
 //! - [`TrainConfig`] / [`SpectralSettings`]: serialisable settings, validated before training
 //!   (batch ≥ width of every regularised layer, τ inside the layer, positive learning rate, …).
 //! - [`Trainer`]: one run's model, optimiser and penalties; [`Trainer::step`] is the one optimiser
@@ -50,5 +51,5 @@ pub use config::{SpectralSettings, TrainConfig};
 pub use error::TrainError;
 pub use record::EpochRecord;
 pub use step::{StepValues, Trainer};
-pub use tensors::{CovarianceSite, DeviceData, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
-pub use trainer::{TrainOptions, Trained, train};
+pub use tensors::{Site, DeviceData, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
+pub use trainer::{DIVERGENCE_FACTOR, TrainOptions, Trained, train};

@@ -17,7 +17,7 @@ use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
-use crate::tensors::{CovarianceSite, DeviceData, correct, hidden_covariances};
+use crate::tensors::{Site, DeviceData, correct, hidden_covariances};
 
 /// What one step measured, on the device (detached, shape `[1]`): read once per epoch, not per step.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ pub struct Trainer {
     loss_fn: CrossEntropyLoss,
     config: TrainConfig,
     device: Device,
-    covariance_site: CovarianceSite,
+    site: Site,
 }
 
 impl Trainer {
@@ -76,13 +76,13 @@ impl Trainer {
             loss_fn: CrossEntropyLossConfig::new().init(&autodiff),
             config: config.clone(),
             device: device.clone(),
-            covariance_site: CovarianceSite::default(),
+            site: Site::default(),
         })
     }
 
-    /// Accumulates the eigenvector refresh's covariance at `site` (host by default).
-    pub fn with_covariance_site(mut self, site: CovarianceSite) -> Self {
-        self.covariance_site = site;
+    /// Runs the eigenvector refresh's covariance and the Jacobian projections at `site` (host by default).
+    pub fn with_site(mut self, site: Site) -> Self {
+        self.site = site;
         self
     }
 
@@ -111,7 +111,7 @@ impl Trainer {
     /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch.
     pub fn refresh_eigenvectors(&mut self, train: &DeviceData, epoch: usize) -> Result<(), TrainError> {
         let layers: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
-        let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, self.covariance_site).map_err(|e| match e {
+        let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, self.site).map_err(|e| match e {
             TrainError::Spectrum { layer, source } => TrainError::Eigen { epoch, layer, source: source.into() },
             other => other,
         })?;
@@ -140,7 +140,11 @@ impl Trainer {
         let (logits, hidden) = match &self.jacobian {
             Some(jac) => {
                 let autodiff = self.device.clone().autodiff();
-                let tangent = jac.projection(x.dims(), projection_seed(self.config.seed, epoch, batch), &autodiff);
+                let seed = projection_seed(self.config.seed, epoch, batch);
+                let tangent = match self.site {
+                    Site::Host => jac.projection(x.dims(), seed, &autodiff),
+                    Site::Device => jac.device_projection(x.dims(), seed, &autodiff),
+                };
                 let (logits, jv) = model.forward_tangent(x.clone(), tangent)?;
                 penalty = Some(jac.value(jv));
                 // The spectral penalty needs the hidden layers too: a second pass only then.

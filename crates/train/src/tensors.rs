@@ -81,25 +81,27 @@ pub fn accuracy(model: &impl Network, data: &DeviceData, batch_size: usize) -> f
     correct_count(model, data, batch_size).into_scalar::<i64>() as f64 / data.len().max(1) as f64
 }
 
-/// Where the covariances of an evaluation pass are accumulated (PROTOCOL §1.2 step 1 and §1.7 ask
-/// for f64). The result is the same up to rounding; the choice is about speed.
+/// Where work that has both a host and a device implementation runs: the covariances of evaluation
+/// passes (PROTOCOL §1.2 step 1 and §1.7 ask for f64) and the Jacobian penalty's random projections.
+/// Results agree up to rounding (covariances) or are other draws of the same distribution
+/// (projections); the choice is about speed, and is made per backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum CovarianceSite {
-    /// Activations are read back chunk by chunk and accumulated in f64 on the host (faer). Fastest
-    /// on a CPU backend, where a read is a copy.
+pub enum Site {
+    /// On the host: activations read back chunk by chunk and accumulated in f64 (faer); projections
+    /// drawn from ChaCha and uploaded. Fastest on a CPU backend, where a read is a copy.
     #[default]
     Host,
-    /// Accumulated in f64 on the device (shifted by the first chunk's mean), only the N × N result
-    /// read back; for GPUs, where every read drains the queue. A device without f64 arithmetic falls
-    /// back to [`CovarianceSite::Host`].
+    /// On the device: covariances accumulated in f64 (shifted by the first chunk's mean) with only the
+    /// N × N result read back, or on the host where the device lacks f64; projections drawn by a
+    /// counter-based generator. For GPUs, where every read drains the queue.
     Device,
 }
 
 /// The covariance (f64, normalised by the number of examples) of each chosen hidden layer over all of
 /// `data`, from a forward pass in evaluation mode: PROTOCOL §1.2 step 1 and §1.7.
-pub fn hidden_covariances(model: &impl Network, data: &DeviceData, layers: &[usize], batch_size: usize, site: CovarianceSite) -> Result<Vec<Array2<f64>>, TrainError> {
+pub fn hidden_covariances(model: &impl Network, data: &DeviceData, layers: &[usize], batch_size: usize, site: Site) -> Result<Vec<Array2<f64>>, TrainError> {
     let device = data.labels.device();
-    if site == CovarianceSite::Device && device.supports_dtype(DType::F64) {
+    if site == Site::Device && device.supports_dtype(DType::F64) {
         device_covariances(model, data, layers, batch_size)
     } else {
         host_covariances(model, data, layers, batch_size)

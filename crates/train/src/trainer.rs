@@ -14,7 +14,7 @@ use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
 use crate::step::{StepValues, Trainer};
-use crate::tensors::{CovarianceSite, DeviceData, correct_count};
+use crate::tensors::{Site, DeviceData, correct_count};
 
 /// Where and how to run.
 #[derive(Debug, Clone)]
@@ -31,13 +31,13 @@ pub struct TrainOptions {
     /// on screen with them; `None`: bars of their own.
     pub bars: Option<MultiProgress>,
     /// Where the eigenvector refresh accumulates its covariances.
-    pub covariance_site: CovarianceSite,
+    pub site: Site,
 }
 
 impl TrainOptions {
     /// Train on `device`, without checkpoints or progress bars.
     pub fn new(device: Device) -> Self {
-        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None, covariance_site: CovarianceSite::default() }
+        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None, site: Site::default() }
     }
 }
 
@@ -58,7 +58,7 @@ pub struct Trained {
 /// interrupted and resumed from a checkpoint.
 pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, test: &Dataset, options: &TrainOptions) -> Result<Trained, TrainError> {
     let device = options.device.clone();
-    let mut trainer = Trainer::new(model_config, config, train.len(), &device)?.with_covariance_site(options.covariance_site);
+    let mut trainer = Trainer::new(model_config, config, train.len(), &device)?.with_site(options.site);
     let mut history = match &options.checkpoint_dir {
         Some(dir) => trainer.resume(dir, model_config)?,
         None => Vec::new(),
@@ -90,7 +90,7 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
             }
         }
         let evaluated = trainer.evaluated();
-        let epoch_values = read_epoch(steps, correct_count(&evaluated, &test_data, config.eval_batch_size), epoch)?;
+        let epoch_values = read_epoch(steps, correct_count(&evaluated, &test_data, config.eval_batch_size), epoch, history.first().map(|r: &EpochRecord| r.loss))?;
         let record = EpochRecord {
             epoch: epoch + 1,
             loss: epoch_values.losses.iter().sum::<f64>() / sizes.len() as f64,
@@ -122,10 +122,17 @@ struct EpochValues {
     test_correct: i64,
 }
 
+/// A run stops as diverged when a batch's cross-entropy exceeds this many times the first epoch's
+/// mean loss (in the first epoch: the first batch's loss). Cross-entropy starts near ln(classes) and
+/// falls; exceeding 100× its start means the weights have blown up.
+pub const DIVERGENCE_FACTOR: f64 = 100.0;
+
 /// Reads every step's loss, penalty and correct count, and the test set's correct count, in one
-/// device round-trip, and names the first batch whose loss or penalty is not finite. A batch's values
-/// are f32 on the device; they are summed in f64 here, as they were when read one by one.
-fn read_epoch(steps: Vec<StepValues>, test_correct: Tensor<1, Int>, epoch: usize) -> Result<EpochValues, TrainError> {
+/// device round-trip, and names the first batch whose loss or penalty is not finite, or whose loss
+/// exceeds [`DIVERGENCE_FACTOR`] × `reference` (the first epoch's mean loss; in the first epoch, the
+/// first batch's). A batch's values are f32 on the device; they are summed in f64 here, as they were
+/// when read one by one.
+fn read_epoch(steps: Vec<StepValues>, test_correct: Tensor<1, Int>, epoch: usize, reference: Option<f64>) -> Result<EpochValues, TrainError> {
     let penalised = steps.iter().all(|s| s.penalty.is_some());
     let mut losses = Vec::with_capacity(steps.len());
     let mut penalties = Vec::with_capacity(steps.len());
@@ -144,12 +151,16 @@ fn read_epoch(steps: Vec<StepValues>, test_correct: Tensor<1, Int>, epoch: usize
     let read = transaction.execute();
     let losses: Vec<f64> = read[0].iter::<f64>().collect();
     let penalties: Vec<f64> = if penalised { read[3].iter::<f64>().collect() } else { vec![0.0; losses.len()] };
+    let reference = reference.or(losses.first().copied()).unwrap_or(f64::INFINITY);
     for (batch, (&loss, &penalty)) in losses.iter().zip(&penalties).enumerate() {
         if !loss.is_finite() {
             return Err(TrainError::NonFinite { epoch, batch, what: "cross-entropy loss", value: loss });
         }
         if !penalty.is_finite() {
             return Err(TrainError::NonFinite { epoch, batch, what: "penalty", value: penalty });
+        }
+        if loss > DIVERGENCE_FACTOR * reference {
+            return Err(TrainError::Diverged { epoch, batch, value: loss, reference, factor: DIVERGENCE_FACTOR });
         }
     }
     Ok(EpochValues { losses, penalties, correct: read[1].iter::<i64>().sum(), test_correct: read[2].iter::<i64>().sum() })

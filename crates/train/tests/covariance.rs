@@ -7,7 +7,7 @@ use ndarray::{Array1, Array2, Array4};
 use rand::{Rng, SeedableRng};
 use specreg_data::Dataset;
 use specreg_models::{HiddenForward, ModelError, Network};
-use specreg_train::{CovarianceSite, DeviceData, hidden_covariances};
+use specreg_train::{Site, DeviceData, hidden_covariances};
 
 /// A "network" whose only hidden layer is its flattened input: the pass sees the data itself.
 struct Identity(usize);
@@ -42,7 +42,7 @@ fn host_and_device_covariances_match_two_pass_f64_at_a_large_offset() {
     let reference = specreg_spectrum::covariance(values.view()).unwrap();
     let images = Array4::from_shape_vec((rows, 1, 1, units), values.iter().copied().collect()).unwrap();
     let data = DeviceData::upload(&Dataset { images, labels: Array1::zeros(rows), num_classes: 1 }, &Device::flex());
-    for site in [CovarianceSite::Host, CovarianceSite::Device] {
+    for site in [Site::Host, Site::Device] {
         // Chunks of 700: the device path shifts by the first chunk's mean and merges the rest.
         let covariance = hidden_covariances(&Identity(units), &data, &[0], 700, site).unwrap().remove(0);
         let error = relative_error(&covariance, &reference);

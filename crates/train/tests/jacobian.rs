@@ -36,15 +36,18 @@ fn projection_average_matches_the_exact_frobenius_norm() {
     let exact = exact_frobenius(&model, &x);
     let penalty = JacobianPenaltyConfig::new().init().unwrap();
     let draws = 2000;
-    let mean: f64 = (0..draws)
-        .map(|s| {
-            let v = penalty.projection(x.dims(), s, &d);
-            let (_, jv) = model.forward_tangent(x.clone(), v).unwrap();
-            JacobianPenalty::frobenius_estimate(jv).into_scalar::<f64>()
-        })
-        .sum::<f64>()
-        / draws as f64;
-    assert!((mean / exact - 1.0).abs() < 0.05, "mean of {draws} estimates {mean}, exact {exact}");
+    // Host-drawn (ChaCha) and device-drawn (counter-based hash) directions are both unbiased.
+    for (how, draw) in [("host", JacobianPenalty::projection::<4> as fn(&JacobianPenalty, [usize; 4], u64, &Device) -> Tensor<4>), ("device", JacobianPenalty::device_projection::<4>)] {
+        let mean: f64 = (0..draws)
+            .map(|s| {
+                let v = draw(&penalty, x.dims(), s, &d);
+                let (_, jv) = model.forward_tangent(x.clone(), v).unwrap();
+                JacobianPenalty::frobenius_estimate(jv).into_scalar::<f64>()
+            })
+            .sum::<f64>()
+            / draws as f64;
+        assert!((mean / exact - 1.0).abs() < 0.05, "{how}: mean of {draws} estimates {mean}, exact {exact}");
+    }
     // λ_J · ½ scaling.
     let v = penalty.projection(x.dims(), 0, &d);
     let (_, jv) = model.forward_tangent(x.clone(), v).unwrap();

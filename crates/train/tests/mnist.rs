@@ -20,7 +20,7 @@ fn specreg_moves_the_spectrum_towards_one_over_n() {
     let specreg = vanilla.clone().with_spectral(Some(SpectralSettings::new(SpectralPenaltyConfig::new(5.0))));
     let alpha = |config: &TrainConfig| {
         let trained = train(&model, config, &train_set, &test_set, &TrainOptions::new(device.clone())).unwrap();
-        let covariance = hidden_covariances(&trained.model, &DeviceData::upload(&test_set, &device), &[0], 1000, CovarianceSite::Host).unwrap().remove(0);
+        let covariance = hidden_covariances(&trained.model, &DeviceData::upload(&test_set, &device), &[0], 1000, Site::Host).unwrap().remove(0);
         let fit = fit_power_law_default(eigvalsh(covariance.view()).unwrap().as_slice().unwrap()).unwrap();
         (trained.history, fit.alpha)
     };

@@ -111,3 +111,19 @@ fn invalid_settings_are_refused_before_training() {
     check(spectral_config(1).with_spectral(Some(SpectralSettings::new(SpectralPenaltyConfig::new(1.0).with_tau(30)))), "τ");
     check(TrainConfig::new(1, 16, 1e-3, 0).with_jacobian(Some(JacobianPenaltyConfig::new().with_weight(-1.0))), "λ_J");
 }
+
+#[test]
+fn device_site_trains_deterministically_with_both_penalties() {
+    let (train_set, test_set) = (data(128, 1), data(64, 2));
+    let model = ModelConfig::Mlp(MlpConfig::new(36, vec![24, 16], 4));
+    let config = TrainConfig::new(2, 32, 5e-3, 3)
+        .with_spectral(Some(SpectralSettings::new(SpectralPenaltyConfig::new(2.0).with_tau(2))))
+        .with_jacobian(Some(JacobianPenaltyConfig::new()));
+    let run = |site: Site| train(&model, &config, &train_set, &test_set, &TrainOptions { site, ..TrainOptions::new(Device::flex()) }).unwrap();
+    let (a, b, host) = (run(Site::Device), run(Site::Device), run(Site::Host));
+    assert_eq!(without_time(&a.history), without_time(&b.history));
+    assert!(a.history.iter().all(|r| r.loss.is_finite() && r.penalty > 0.0));
+    // Other projections (and covariances summed in another order): other numbers, same model.
+    assert_ne!(without_time(&a.history), without_time(&host.history));
+    assert!((a.history[1].loss - host.history[1].loss).abs() < 0.1 * host.history[1].loss);
+}

@@ -1,0 +1,112 @@
+//! Several `cargo xtask reproduce` processes on one output directory, as on a cluster with a shared file
+//! system: every run is trained once, a killed holder's run is taken over and resumed from its
+//! checkpoint, and the tables equal those of a single process (MNIST from `$SPECREG_DATA_DIR`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use specreg_report::{Tolerance, compare_results};
+
+fn data_dir() -> PathBuf {
+    specreg_data::locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref())
+}
+
+fn reproduce(out: &Path, profile: &str, only: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.args(["reproduce", "--offline", "--profile", profile, "--only", only, "--out"]).arg(out).arg("--data-dir").arg(data_dir());
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn finish(child: Child) -> String {
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&stdout).into_owned() + &String::from_utf8_lossy(&stderr);
+    assert!(status.success(), "reproduce failed:\n{text}");
+    text
+}
+
+/// Runs trained by a process, by the label of their "done in" line (`E1/mnist SpecReg-b2-s0`).
+fn trained(output: &str) -> Vec<String> {
+    output.lines().filter(|l| l.contains(": done in")).map(|l| l.split(" [").next().unwrap().to_string()).collect()
+}
+
+fn smoke_profile() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/smoke.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(temporaries(&path));
+        } else if entry.file_name().to_string_lossy().contains(".tmp-") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn assert_same_tables(single: &Path, shared: &Path) {
+    let comparison = compare_results(single, shared, &["seconds"], Tolerance::EXACT).unwrap();
+    assert!(comparison.equal() && comparison.cells > 0, "{comparison}");
+}
+
+#[test]
+fn two_processes_share_one_output_directory() {
+    let only = "E1,E2-MLP,E3-MLP";
+    let single = tempfile::tempdir().unwrap();
+    let alone = finish(reproduce(single.path(), "smoke", only).spawn().unwrap());
+
+    let shared = tempfile::tempdir().unwrap();
+    let (a, b) = (reproduce(shared.path(), "smoke", only).spawn().unwrap(), reproduce(shared.path(), "smoke", only).spawn().unwrap());
+    let (a, b) = (finish(a), finish(b));
+    let mut both: Vec<String> = trained(&a).into_iter().chain(trained(&b)).collect();
+    both.sort();
+    let mut expected = trained(&alone);
+    expected.sort();
+    assert_eq!(both, expected, "every run trained exactly once between the two processes\n--- A ---\n{a}\n--- B ---\n{b}");
+    assert!(!trained(&a).is_empty() || !trained(&b).is_empty());
+    assert_same_tables(single.path(), shared.path());
+    assert!(temporaries(shared.path()).is_empty(), "{:?}", temporaries(shared.path()));
+    assert!(std::fs::read_dir(shared.path().join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_and_its_run_resumes_from_the_checkpoint() {
+    // E1 alone, long enough to be killed between two checkpoints.
+    let mut profile = smoke_profile();
+    profile["e1"]["epochs"] = 8.into();
+    profile["e1"]["train_per_class"] = 200.into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("longer.json");
+    std::fs::write(&path, profile.to_string()).unwrap();
+    let profile = path.to_str().unwrap();
+
+    let single = tempfile::tempdir().unwrap();
+    finish(reproduce(single.path(), profile, "E1").spawn().unwrap());
+
+    let shared = tempfile::tempdir().unwrap();
+    let mut holder = reproduce(shared.path(), profile, "E1").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let checkpoints = shared.path().join("E1/checkpoints/mnist");
+    let started = Instant::now();
+    loop {
+        let epochs: Vec<String> = std::fs::read_dir(&checkpoints).into_iter().flatten().flatten().flat_map(|run| std::fs::read_dir(run.path()).into_iter().flatten().flatten()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        if epochs.iter().any(|e| e == "epoch-0002") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = holder.id();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(std::fs::read_dir(shared.path().join(".locks")).unwrap().count(), 1, "the dead holder's lock is left behind");
+
+    let output = finish(reproduce(shared.path(), profile, "E1").spawn().unwrap());
+    assert!(output.contains(&format!("resumed from the run of pid {pid}")), "{output}");
+    assert_same_tables(single.path(), shared.path());
+    assert!(temporaries(shared.path()).is_empty(), "{:?}", temporaries(shared.path()));
+}
