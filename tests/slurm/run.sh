@@ -18,8 +18,10 @@ export SPECREG_DATA_DIR
 started=$(date +%s)
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "slurm-wlm and munge are not installed, and installing them needs root" >&2; exit 1; }
   echo "installing slurm-wlm and munge (apt-get)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq slurm-wlm munge >/dev/null; }
 fi
 
 WORK=$(mktemp -d /tmp/specreg-slurm.XXXXXX)
