@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use specreg_report::tables;
 
-const TRAINING: [&str; 8] = ["E1", "E2-MLP", "E2-CNN", "E3-MLP", "E3-CNN", "S1", "S2", "S3"];
+const TRAINING: [&str; 9] = ["E1", "E2-MLP", "E2-CNN", "E3-MLP", "E3-CNN", "S1", "S2", "S3", "S4"];
 
 fn data_dir() -> PathBuf {
     specreg_data::locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref())
@@ -39,7 +39,7 @@ fn modified(path: &Path) -> SystemTime {
 fn variant_count(id: &str) -> usize {
     match id {
         "E1" | "S1" | "S2" | "S3" => 2,
-        "E2-MLP" | "E2-CNN" => 4,
+        "E2-MLP" | "E2-CNN" | "S4" => 4,
         _ => 3,
     }
 }
@@ -85,6 +85,21 @@ fn check_training_experiment(out: &Path, id: &str) {
     assert_eq!(png_size(&dir.join("figures/spectra.png")), (640 * columns, 480 * panels.div_ceil(columns) + 48), "{id}");
     assert_eq!(png_size(&dir.join("figures/robustness.png")), (1280, 528), "{id}");
     assert_eq!(png_size(&dir.join("figures/training.png")).0, 640, "{id}");
+
+    // The trajectory: every layer at epoch 0 (spectrum_every 10) and after the last epoch; regularised
+    // layers after every epoch (their refresh measures them).
+    let trajectory = tables::read_trajectory(&t("trajectory")).unwrap();
+    for f in &fits {
+        let epochs: std::collections::BTreeSet<u32> = trajectory.iter().filter(|r| r.key == f.key && r.layer == f.layer).map(|r| r.epoch).collect();
+        let regularised = trajectory.iter().any(|r| r.key == f.key && r.layer == f.layer && r.regularised);
+        let expected: std::collections::BTreeSet<u32> = if regularised { [0, 1, 2].into() } else { [0, 2].into() };
+        assert_eq!(epochs, expected, "{id} {:?} {}", f.key, f.layer);
+    }
+    assert!(trajectory.iter().any(|r| r.regularised) == training.iter().any(|r| r.key.beta > 0.0), "{id}");
+    assert!(png_size(&dir.join("figures/trajectory.png")).0 >= 640, "{id}");
+    if id == "S4" {
+        assert!(png_size(&dir.join("figures/gain.png")).0 >= 640);
+    }
 
     let models = std::fs::read_dir(dir.join("models")).unwrap().count();
     assert_eq!(models, variants, "{id}: one safetensors file per MNIST run");
@@ -133,7 +148,7 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     assert_eq!(png_size(&out.path().join("T2/figures/smoothness_projections.png")), (1920, 1008));
 
     let summary = std::fs::read_to_string(out.path().join("SUMMARY.md")).unwrap();
-    for needle in ["| C1 ", "| C2 ", "| C3 ", "| C4 ", "| C5 ", "### E1", "### E3-CNN", "Attack sanity checks", "| layer06 |"] {
+    for needle in ["| C1 ", "| C2 ", "| C3 ", "| C4 ", "| C5 ", "### E1", "### E3-CNN", "### S4", "Attack sanity checks", "| layer06 |", "Spectrum through training", "Where the robustness gain comes from"] {
         assert!(summary.contains(needle), "SUMMARY.md lacks {needle:?}:\n{summary}");
     }
     assert!(!summary.contains("not measured ("), "every claim has data in the smoke profile:\n{summary}");

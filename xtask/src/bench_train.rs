@@ -72,7 +72,7 @@ impl StepTimer {
         let train_config = TrainConfig::new(1, batch, 1e-3, 0).with_spectral(spectral.map(SpectralSettings::new));
         let mut trainer = Trainer::new(config, &train_config, batch, device)?;
         if trainer.has_spectral_penalty() {
-            trainer.refresh_eigenvectors(&data, 0)?;
+            trainer.refresh_eigenvectors(&data, 0, false)?;
         }
         Ok(StepTimer { trainer, x: data.images.autodiff(), y: data.labels.autodiff(), steps: 0 })
     }

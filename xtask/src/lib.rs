@@ -6,6 +6,7 @@
 //! - `reproduce`: run the experiments of PROTOCOL.md into `results/` (tables, figures, SUMMARY.md).
 //! - `figures`: redraw every figure from the tables, without recomputing.
 //! - `compare`: the tables of two results directories, cell by cell.
+//! - `spectrum`: the spectrum of anyone's data matrix (`specreg-analyze`).
 //! - `bench spectrum` / `bench attacks` / `bench train`: speed figures.
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,7 @@ mod bench_train;
 mod data;
 mod reference;
 mod reproduce;
+mod spectrum;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "specreg project automation", version)]
@@ -38,6 +40,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Compare the tables of two results directories cell by cell (non-zero exit when they differ).
     Compare(reproduce::CompareArgs),
+    /// The covariance spectrum, power-law fit and participation ratio of a data matrix (.npy, Parquet, CSV).
+    Spectrum(spectrum::SpectrumArgs),
 }
 
 /// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process
@@ -54,5 +58,6 @@ where
         Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Figures(args) => reproduce::figures(args),
         Command::Compare(args) => reproduce::compare(args),
+        Command::Spectrum(args) => spectrum::run(args),
     }
 }

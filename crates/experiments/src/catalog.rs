@@ -4,11 +4,12 @@
 
 use specreg_data::DatasetId;
 use specreg_models::{CnnConfig, MlpConfig, ModelConfig, Standardize};
-use specreg_regularizer::{JacobianPenaltyConfig, LayerSelection, SpectralPenaltyConfig};
+use specreg_regularizer::{JacobianPenaltyConfig, LayerSelection, RankWindow, SpectralPenaltyConfig};
 use specreg_train::{SpectralSettings, TrainConfig};
 
 use crate::error::{Error, Result};
 use crate::profile::Profile;
+use crate::report::Tables;
 use crate::settings::TrainingSettings;
 use crate::store::ExperimentDir;
 use crate::theory;
@@ -43,6 +44,18 @@ pub struct TrainingSpec {
     pub family: Family,
     /// The variants it compares, from its settings.
     pub variants: fn(&TrainingSettings) -> Vec<Variant>,
+    /// A figure and SUMMARY.md part of its own, beyond every training experiment's.
+    pub extra: Option<Extra>,
+}
+
+/// What an experiment shows beyond the figures and tables every training experiment has.
+pub struct Extra {
+    /// Draws its own figures from its tables (file stems in `figures`).
+    pub figures: fn(&ExperimentDir, &Tables) -> Result<()>,
+    /// Its own SUMMARY.md part, from its tables.
+    pub summary: fn(&Tables) -> String,
+    /// The figures it adds.
+    pub figure_names: &'static [&'static str],
 }
 
 /// A theory experiment: a simulation written to tables, with figures and a summary from them.
@@ -62,9 +75,9 @@ pub struct TheorySpec {
 }
 
 /// The tables every training experiment writes (file stems under `tables/`).
-pub const TRAINING_TABLES: [&str; 5] = ["training", "spectra", "fits", "robustness", "sanity"];
+pub const TRAINING_TABLES: [&str; 6] = ["training", "spectra", "fits", "robustness", "sanity", "trajectory"];
 /// The figures every training experiment draws (file stems under `figures/`).
-pub const TRAINING_FIGURES: [&str; 3] = ["spectra", "robustness", "training"];
+pub const TRAINING_FIGURES: [&str; 4] = ["spectra", "robustness", "training", "trajectory"];
 
 /// Every experiment, in the order `reproduce` runs them.
 pub const EXPERIMENTS: &[ExperimentSpec] = &[
@@ -72,49 +85,61 @@ pub const EXPERIMENTS: &[ExperimentSpec] = &[
         id: "E1",
         section: "paper §4.1",
         title: "784-2000-10 tanh MLP with BatchNorm on MNIST: Vanilla against SpecReg at each β (claims C1–C3)",
-        kind: Kind::Training(TrainingSpec { section: "e1", settings: |p| p.e1.as_ref(), family: Family::MlpBatchNorm, variants: e1_variants }),
+        kind: Kind::Training(TrainingSpec { section: "e1", settings: |p| p.e1.as_ref(), family: Family::MlpBatchNorm, variants: e1_variants, extra: None }),
     },
     ExperimentSpec {
         id: "E2-MLP",
         section: "paper §4.2",
         title: "deep MLP regularised on its last layer only, with and without a whitened intermediate layer (C4)",
-        kind: Kind::Training(TrainingSpec { section: "e2_mlp", settings: |p| p.e2_mlp.as_ref(), family: Family::Mlp, variants: e2_variants }),
+        kind: Kind::Training(TrainingSpec { section: "e2_mlp", settings: |p| p.e2_mlp.as_ref(), family: Family::Mlp, variants: e2_variants, extra: None }),
     },
     ExperimentSpec {
         id: "E2-CNN",
         section: "paper §4.2",
         title: "CNN regularised on its last layer only, with and without whitened conv maps (C4)",
-        kind: Kind::Training(TrainingSpec { section: "e2_cnn", settings: |p| p.e2_cnn.as_ref(), family: Family::Cnn, variants: e2_variants }),
+        kind: Kind::Training(TrainingSpec { section: "e2_cnn", settings: |p| p.e2_cnn.as_ref(), family: Family::Cnn, variants: e2_variants, extra: None }),
     },
     ExperimentSpec {
         id: "E3-MLP",
         section: "paper §4.3",
         title: "deep MLP with every hidden layer regularised, against Jacobian regularisation (C5)",
-        kind: Kind::Training(TrainingSpec { section: "e3_mlp", settings: |p| p.e3_mlp.as_ref(), family: Family::Mlp, variants: e3_variants }),
+        kind: Kind::Training(TrainingSpec { section: "e3_mlp", settings: |p| p.e3_mlp.as_ref(), family: Family::Mlp, variants: e3_variants, extra: None }),
     },
     ExperimentSpec {
         id: "E3-CNN",
         section: "paper §4.3",
         title: "CNN with every hidden layer regularised, against Jacobian regularisation (C5)",
-        kind: Kind::Training(TrainingSpec { section: "e3_cnn", settings: |p| p.e3_cnn.as_ref(), family: Family::Cnn, variants: e3_variants }),
+        kind: Kind::Training(TrainingSpec { section: "e3_cnn", settings: |p| p.e3_cnn.as_ref(), family: Family::Cnn, variants: e3_variants, extra: None }),
     },
     ExperimentSpec {
         id: "S1",
         section: "PROTOCOL §2, supplementary",
         title: "weight-decay control: the E1 network, vanilla, one run per weight decay",
-        kind: Kind::Training(TrainingSpec { section: "s1", settings: |p| p.s1.as_ref(), family: Family::MlpBatchNorm, variants: s1_variants }),
+        kind: Kind::Training(TrainingSpec { section: "s1", settings: |p| p.s1.as_ref(), family: Family::MlpBatchNorm, variants: s1_variants, extra: None }),
     },
     ExperimentSpec {
         id: "S2",
         section: "PROTOCOL §2, supplementary",
         title: "τ sweep: E3-MLP's all-layer SpecReg at the first β, one run per τ",
-        kind: Kind::Training(TrainingSpec { section: "s2", settings: |p| p.s2.as_ref(), family: Family::Mlp, variants: s2_variants }),
+        kind: Kind::Training(TrainingSpec { section: "s2", settings: |p| p.s2.as_ref(), family: Family::Mlp, variants: s2_variants, extra: None }),
     },
     ExperimentSpec {
         id: "S3",
         section: "PROTOCOL §2, supplementary",
         title: "anchor choice: E1 SpecReg with τ = 0 beside τ = 10",
-        kind: Kind::Training(TrainingSpec { section: "s3", settings: |p| p.s3.as_ref(), family: Family::MlpBatchNorm, variants: s3_variants }),
+        kind: Kind::Training(TrainingSpec { section: "s3", settings: |p| p.s3.as_ref(), family: Family::MlpBatchNorm, variants: s3_variants, extra: None }),
+    },
+    ExperimentSpec {
+        id: "S4",
+        section: "PROTOCOL §2, beyond the paper",
+        title: "head vs tail: E1 SpecReg β=5 restricted to ranks 11–100 or 101–N, beside full SpecReg and Vanilla",
+        kind: Kind::Training(TrainingSpec {
+            section: "s4",
+            settings: |p| p.s4.as_ref(),
+            family: Family::MlpBatchNorm,
+            variants: s4_variants,
+            extra: Some(Extra { figures: crate::s4::figures, summary: crate::s4::summary, figure_names: &["gain"] }),
+        }),
     },
     ExperimentSpec {
         id: "T1",
@@ -189,10 +214,10 @@ impl ExperimentSpec {
     }
 
     /// The figures it draws (file stems).
-    pub fn figure_names(&self) -> &'static [&'static str] {
+    pub fn figure_names(&self) -> Vec<&'static str> {
         match &self.kind {
-            Kind::Training(_) => &TRAINING_FIGURES,
-            Kind::Theory(t) => t.figure_names,
+            Kind::Training(t) => TRAINING_FIGURES.iter().chain(t.extra.iter().flat_map(|e| e.figure_names)).copied().collect(),
+            Kind::Theory(t) => t.figure_names.to_vec(),
         }
     }
 }
@@ -310,6 +335,30 @@ fn s1_variants(settings: &TrainingSettings) -> Vec<Variant> {
 fn s2_variants(settings: &TrainingSettings) -> Vec<Variant> {
     let beta = settings.betas.first().copied().unwrap_or(2.0);
     settings.taus.iter().map(|&tau| Variant::specreg(&format!("SpecReg-all tau={tau}"), beta, tau, settings.alpha, LayerSelection::All)).collect()
+}
+
+/// The last rank of S4's head window, the first of its tail window minus one (1-based, as in tables).
+pub const HEAD_LAST_RANK: usize = 100;
+
+/// S4: Vanilla, full SpecReg, and SpecReg restricted to the head (ranks 11–100) or the tail (101–N) of
+/// the spectrum, at the largest β (5 if none). A section equal to E1's shares E1's Vanilla and SpecReg
+/// runs at that β.
+fn s4_variants(settings: &TrainingSettings) -> Vec<Variant> {
+    let beta = settings.betas.iter().copied().fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b)))).unwrap_or(5.0);
+    let full = Variant::specreg("SpecReg", beta, settings.tau, settings.alpha, LayerSelection::Last);
+    let window = |name: &str, ranks: RankWindow| {
+        let mut v = Variant::specreg(name, beta, settings.tau, settings.alpha, LayerSelection::Last);
+        if let Some(s) = &mut v.spectral {
+            s.penalty.ranks = Some(ranks);
+        }
+        v
+    };
+    vec![
+        Variant::vanilla("Vanilla"),
+        full,
+        window("SpecReg-head", RankWindow::new(settings.tau + 1, Some(HEAD_LAST_RANK))),
+        window("SpecReg-tail", RankWindow::new(HEAD_LAST_RANK + 1, None)),
+    ]
 }
 
 /// S3: last-layer SpecReg at each β and τ.

@@ -171,6 +171,7 @@ impl Environment {
             label: label.to_string(),
             bars: Some(bars.clone()),
             site: self.backend.site,
+            spectrum_every: Some(run.settings.spectrum_every).filter(|&k| k > 0),
         };
         let trained = train(&run.model, &run.train, train_set, test_set, &options)?;
         let bytes = to_safetensors(&trained.model, serde_json::to_string(&run.model).expect("configs serialise"))?;
@@ -198,7 +199,23 @@ impl Environment {
                 seconds: r.seconds,
             })
             .collect();
-        Ok(RunRows { config: run.identity(&self.backend.id), training, spectra, fits, robustness, sanity })
+        let trajectory = trained
+            .trajectory
+            .iter()
+            .map(|p| specreg_report::tables::TrajectoryRow {
+                key: run.key.clone(),
+                layer: format!("hidden{}", p.layer + 1),
+                epoch: p.epoch as u32,
+                regularised: p.regularised,
+                alpha_hat: p.alpha_hat.unwrap_or(f64::NAN),
+                r2: p.r2.unwrap_or(f64::NAN),
+                rank_min: p.rank_min as u32,
+                rank_max: p.rank_max as u32,
+                near_target: p.near_target.unwrap_or(f64::NAN),
+                top_eigenvalue: p.top_eigenvalue,
+            })
+            .collect();
+        Ok(RunRows { config: run.identity(&self.backend.id), training, spectra, fits, robustness, sanity, trajectory })
     }
 }
 

@@ -44,13 +44,14 @@ mod plan;
 mod profile;
 mod report;
 mod reproduce;
+mod s4;
 mod schedule;
 mod settings;
 mod store;
 mod summary;
 mod theory;
 
-pub use catalog::{EXPERIMENTS, ExperimentSpec, Family, Kind, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec, Variant, find as find_experiment, needed_datasets, training_settings};
+pub use catalog::{EXPERIMENTS, ExperimentSpec, Extra, Family, HEAD_LAST_RANK, Kind, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec, Variant, find as find_experiment, needed_datasets, training_settings};
 pub use claims::{CLAIM_EXPERIMENTS, CLEAR_GAIN, Claim, FAR_FROM_ONE, Verdict, judge};
 pub use data::{DataSets, DatasetOutcome};
 pub use error::{Error, Result, chain};

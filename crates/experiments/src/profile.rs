@@ -47,6 +47,9 @@ pub struct Profile {
     /// S3: anchor choice.
     #[serde(default)]
     pub s3: Option<TrainingSettings>,
+    /// S4: head vs tail of the spectrum (beyond the paper).
+    #[serde(default)]
+    pub s4: Option<TrainingSettings>,
 }
 
 impl Profile {

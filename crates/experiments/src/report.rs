@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
-use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow};
+use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
 use specreg_report::{VariantKey, variants_in};
 use specreg_spectrum::{fraction_near_target, reference_curve};
 
+use crate::catalog::{ExperimentSpec, Kind, TrainingSpec};
 use crate::error::Result;
 use crate::store::ExperimentDir;
 use crate::theory::normalised_points;
@@ -69,6 +70,8 @@ pub struct Tables {
     pub robustness: Vec<RobustnessRow>,
     /// `sanity.parquet`.
     pub sanity: Vec<SanityRow>,
+    /// `trajectory.parquet` (empty for results written before trajectories).
+    pub trajectory: Vec<TrajectoryRow>,
 }
 
 impl Tables {
@@ -80,6 +83,7 @@ impl Tables {
             fits: tables::read_fits(&dir.table("fits"))?,
             robustness: tables::read_robustness(&dir.table("robustness"))?,
             sanity: tables::read_sanity(&dir.table("sanity"))?,
+            trajectory: if dir.table("trajectory").is_file() { tables::read_trajectory(&dir.table("trajectory"))? } else { Vec::new() },
         })
     }
 
@@ -148,10 +152,14 @@ impl Tables {
 /// `spectra.png` (one panel per experiment/dataset and layer, first seed, test split),
 /// `robustness.png` (FGSM and PGD accuracy against ε, mean ± s.d. over seeds) and
 /// `training.png` (test accuracy per epoch).
-pub fn figures(dir: &ExperimentDir, id: &str) -> Result<()> {
+pub fn figures(dir: &ExperimentDir, spec: &ExperimentSpec) -> Result<()> {
+    let id = spec.id;
     let t = Tables::read(dir)?;
     if t.training.is_empty() {
         return Ok(());
+    }
+    if let Kind::Training(TrainingSpec { extra: Some(extra), .. }) = &spec.kind {
+        (extra.figures)(dir, &t)?;
     }
     let experiments = t.experiments();
 
@@ -175,7 +183,7 @@ pub fn figures(dir: &ExperimentDir, id: &str) -> Result<()> {
         }
     }
     let columns = if panels.len() >= 3 { 3 } else { panels.len() };
-    draw_panels(&dir.figure("spectra"), &format!("{id}: hidden-layer spectra"), &panels, columns)?;
+    draw_panels(&dir.figure("spectra"), &format!("{id}: hidden-layer spectra (eigenvalues below 1e-12 of the largest not drawn)"), &panels, columns)?;
 
     let mut panels = Vec::new();
     for experiment in &experiments {
@@ -227,12 +235,72 @@ pub fn figures(dir: &ExperimentDir, id: &str) -> Result<()> {
         panels.push(panel);
     }
     draw_panels(&dir.figure("training"), &format!("{id}: training curves (first seed)"), &panels, 2)?;
+
+    if !t.trajectory.is_empty() {
+        let mut panels = Vec::new();
+        for experiment in &experiments {
+            let rows: Vec<&TrajectoryRow> = t.trajectory.iter().filter(|r| &r.key.experiment == experiment).collect();
+            let layers: BTreeSet<&str> = rows.iter().map(|r| r.layer.as_str()).collect();
+            let first_seed = rows.iter().map(|r| r.key.seed).min().unwrap_or(0);
+            for layer in layers {
+                // Plain α in the figure: the DejaVu raster drops the combining hat of "α̂".
+                let mut panel = Panel::linear(&format!("{experiment} {layer}: fitted α through training (train set)"), "epochs completed", "fitted α");
+                let of_layer: Vec<&TrajectoryRow> = rows.iter().copied().filter(|r| r.layer == layer && r.key.seed == first_seed).collect();
+                let mut last_epoch = 0.0f64;
+                for variant in variants_in(of_layer.iter().copied()) {
+                    let points: Vec<(f64, f64)> = of_layer.iter().filter(|r| variant.contains(&r.key)).map(|r| (f64::from(r.epoch), r.alpha_hat)).collect();
+                    last_epoch = points.iter().map(|p| p.0).fold(last_epoch, f64::max);
+                    let regularised = of_layer.iter().any(|r| variant.contains(&r.key) && r.regularised);
+                    let name = format!("{}{}", variant.label(), if regularised { " (regularised)" } else { "" });
+                    panel = panel.with(Series::line(name, color_of(&variant), points));
+                }
+                panels.push(panel.with(Series::line("α = 1", REFERENCE_GREY, vec![(0.0, 1.0), (last_epoch.max(1.0), 1.0)]).dashed()));
+            }
+        }
+        let columns = panels.len().clamp(1, 3);
+        draw_panels(&dir.figure("trajectory"), &format!("{id}: the training-set spectrum's fitted exponent through training (first seed)"), &panels, columns)?;
+    }
     Ok(())
 }
 
+/// How close to α = 1 counts as reaching it, in the trajectory section of SUMMARY.md.
+pub const NEAR_ONE: f64 = 0.2;
+
+/// The trajectory section: per regularised run and layer, α̂ at the start and the end, and the epoch at
+/// which it first came within [`NEAR_ONE`] of α = 1, if it did.
+fn trajectory_summary(t: &Tables) -> String {
+    let regularised: Vec<&TrajectoryRow> = t.trajectory.iter().filter(|r| r.regularised).collect();
+    if regularised.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\nSpectrum through training (training set, PROTOCOL §1.7 fit per epoch; `trajectory.parquet`, `figures/trajectory.png`):\n\n| experiment | run | layer | α̂ at epoch 0 | α̂ at the end | first epoch within {NEAR_ONE} of α = 1 |\n|---|---|---|---|---|---|\n");
+    let mut runs: Vec<(specreg_report::RunKey, String)> = Vec::new();
+    for r in &regularised {
+        if !runs.iter().any(|(k, l)| *k == r.key && *l == r.layer) {
+            runs.push((r.key.clone(), r.layer.clone()));
+        }
+    }
+    for (key, layer) in runs {
+        let points: Vec<&&TrajectoryRow> = regularised.iter().filter(|r| r.key == key && r.layer == layer).collect();
+        let (first, last) = (points.first().expect("a point"), points.last().expect("a point"));
+        let reached = points.iter().find(|r| (r.alpha_hat - 1.0).abs() <= NEAR_ONE).map_or_else(
+            || {
+                let closest = points.iter().filter(|r| r.alpha_hat.is_finite()).min_by(|a, b| (a.alpha_hat - 1.0).abs().total_cmp(&(b.alpha_hat - 1.0).abs()));
+                closest.map_or("not reached".into(), |c| format!("not reached (closest: {:.2} at epoch {})", c.alpha_hat, c.epoch))
+            },
+            |r| format!("{} (α̂ {:.2})", r.epoch, r.alpha_hat),
+        );
+        out += &format!("| {} | {} seed {} | {layer} | {:.2} | {:.2} | {reached} |\n", key.experiment, key.label(), key.seed, first.alpha_hat, last.alpha_hat);
+    }
+    out
+}
+
 /// The experiment's SUMMARY.md section: accuracy, spectra and robustness per variant, sanity checks.
-pub fn summary(dir: &ExperimentDir) -> Result<String> {
+pub fn summary(dir: &ExperimentDir, spec: &ExperimentSpec) -> Result<String> {
     let t = Tables::read(dir)?;
+    if t.training.is_empty() {
+        return Ok("No runs.\n".into());
+    }
     let mut out = String::new();
     let variants = t.variants();
     let layers: BTreeSet<&str> = t.fits.iter().map(|f| f.layer.as_str()).collect();
@@ -281,6 +349,10 @@ pub fn summary(dir: &ExperimentDir) -> Result<String> {
             out += &format!(" {} / {} |", cell(&fgsm), cell(&pgd));
         }
         out += "\n";
+    }
+    out += &trajectory_summary(&t);
+    if let Kind::Training(TrainingSpec { extra: Some(extra), .. }) = &spec.kind {
+        out += &(extra.summary)(&t);
     }
     let failed: Vec<&SanityRow> = t.sanity.iter().filter(|c| !c.passed).collect();
     out += &format!("\nAttack sanity checks (PROTOCOL §1.6): {} of {} passed.", t.sanity.len() - failed.len(), t.sanity.len());

@@ -113,7 +113,7 @@ pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &
                 let failed: Vec<String> = ran.iter().filter(|r| failed_run(&env.dir_of(r), r, &r.identity(&env.backend.id)).is_some()).map(|r| r.label()).collect();
                 let missing: Vec<String> = ran.iter().filter(|r| env.finished(r).is_none() && !failed.contains(&r.label())).map(|r| r.label()).collect();
                 write_tables(&dir, &planned)?;
-                report::figures(&dir, id)?;
+                report::figures(&dir, spec)?;
                 (datasets, missing, failed)
             }
             (Kind::Theory(theory), _) => {
@@ -305,7 +305,7 @@ pub fn redraw(results: &Path) -> Result<Vec<&'static str>> {
             continue;
         }
         match &spec.kind {
-            Kind::Training(_) => report::figures(&dir, spec.id)?,
+            Kind::Training(_) => report::figures(&dir, spec)?,
             Kind::Theory(theory) => (theory.figures)(&dir)?,
         }
         println!("{:<7} figures redrawn from {}", spec.id, dir.root.join("tables").display());

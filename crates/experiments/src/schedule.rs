@@ -350,6 +350,8 @@ pub fn summarize(profile: &Profile, selected: &[&'static ExperimentSpec], backen
             runs.push(RunPlan { key: run.key.clone(), label: run.label(), job: job.hash.clone(), epochs: run.settings.epochs, examples: run.settings.train_examples(run.dataset), seconds });
         }
     }
+    let position = |id: &str| crate::catalog::EXPERIMENTS.iter().position(|e| e.id == id);
+    experiments.sort_by_key(|e| position(e.id));
     let wall_seconds = [1, 16, 64].iter().map(|&w| (w, makespan(&jobs, w, &calibration))).collect();
     PlanSummary {
         profile: profile.name.clone(),
@@ -415,6 +417,18 @@ mod tests {
     }
 
     #[test]
+    fn s4_shares_e1s_vanilla_and_specreg_runs_where_its_section_equals_e1s() {
+        let selected: Vec<_> = crate::catalog::EXPERIMENTS.iter().collect();
+        for name in ["quick", "paper"] {
+            let jobs = jobs(&Profile::load(name).unwrap(), &selected, "flex");
+            let shared: Vec<Vec<String>> = jobs.iter().filter(|j| j.runs.iter().any(|r| r.experiment == "S4") && j.runs.len() > 1).map(|j| j.runs.iter().map(PlannedRun::label).collect()).collect();
+            let seeds = Profile::load(name).unwrap().s4.unwrap().seeds.len();
+            assert_eq!(shared.len(), 2 * seeds, "{name}: {shared:?}");
+            assert!(shared.iter().all(|homes| homes[0].starts_with("E1/") && homes[1].starts_with("S4/")), "{name}: {shared:?}");
+        }
+    }
+
+    #[test]
     fn slices_cover_every_job_once_are_balanced_and_deterministic() {
         let selected: Vec<_> = crate::catalog::EXPERIMENTS.iter().collect();
         let jobs = jobs(&Profile::load("paper").unwrap(), &selected, "flex");
@@ -451,7 +465,7 @@ mod tests {
         let selected: Vec<_> = crate::catalog::EXPERIMENTS.iter().collect();
         let dir = tempfile::tempdir().unwrap();
         let plan = summarize(&smoke(), &selected, "flex", dir.path(), None);
-        assert_eq!((plan.total_runs, plan.total_jobs), (29, 28), "smoke: 29 planned runs (CIFAR included), E2-MLP/E3-MLP Vanilla shared");
+        assert_eq!((plan.total_runs, plan.total_jobs), (33, 32), "smoke: 33 planned runs (CIFAR included), E2-MLP/E3-MLP Vanilla shared");
         assert_eq!(plan.runs.iter().filter(|r| r.seconds == 0.0).count(), 1);
         assert!((plan.runs.iter().map(|r| r.seconds).sum::<f64>() - plan.total_seconds).abs() < 1e-9 * plan.total_seconds);
         assert_eq!(plan.calibration.source, Calibration::default().source);

@@ -63,6 +63,18 @@ pub struct TrainingSettings {
     /// Also measure spectra on the training examples (a second pass over them).
     #[serde(default = "yes")]
     pub train_spectra: bool,
+    /// The trajectory: every hidden layer's training-set spectrum every this many epochs (0: only the
+    /// regularised layers, whose per-epoch refresh measures it anyway, and the final model). A pass
+    /// costs about one epoch of a Vanilla E1 run on the CPU, so 10 keeps it near 10 % of training.
+    #[serde(default = "default_spectrum_every", skip_serializing_if = "is_default_spectrum_every")]
+    pub spectrum_every: usize,
+}
+
+fn default_spectrum_every() -> usize {
+    10
+}
+fn is_default_spectrum_every(k: &usize) -> bool {
+    *k == default_spectrum_every()
 }
 
 fn mnist_only() -> Vec<String> {

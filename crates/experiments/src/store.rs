@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use specreg_data::DatasetId;
-use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow};
+use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
 use specreg_report::{Keyed, write_file_atomically};
 
 use crate::error::{Error, Result, read_to_string};
@@ -74,6 +74,9 @@ pub struct RunRows {
     pub robustness: Vec<RobustnessRow>,
     /// Attack sanity checks.
     pub sanity: Vec<SanityRow>,
+    /// The training-set spectrum through training (absent from runs finished before trajectories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trajectory: Vec<TrajectoryRow>,
 }
 
 impl RunRows {
@@ -87,6 +90,7 @@ impl RunRows {
         relabel(&mut self.fits, experiment);
         relabel(&mut self.robustness, experiment);
         relabel(&mut self.sanity, experiment);
+        relabel(&mut self.trajectory, experiment);
         self
     }
 
@@ -97,6 +101,7 @@ impl RunRows {
         self.fits.extend(other.fits);
         self.robustness.extend(other.robustness);
         self.sanity.extend(other.sanity);
+        self.trajectory.extend(other.trajectory);
     }
 
     /// Reads a run file.
@@ -164,5 +169,6 @@ pub fn write_tables(dir: &ExperimentDir, runs: &[PlannedRun]) -> Result<usize> {
     tables::write_table(&mut tables::fits_frame(&all.fits)?, &dir.table("fits"))?;
     tables::write_table(&mut tables::robustness_frame(&all.robustness)?, &dir.table("robustness"))?;
     tables::write_table(&mut tables::sanity_frame(&all.sanity)?, &dir.table("sanity"))?;
+    tables::write_table(&mut tables::trajectory_frame(&all.trajectory)?, &dir.table("trajectory"))?;
     Ok(found)
 }

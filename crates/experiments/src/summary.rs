@@ -50,9 +50,14 @@ pub fn write_summary(out: &Path) -> Result<()> {
         }
         text += &match &spec.kind {
             Kind::Theory(theory) => (theory.summary)(&dir)?,
-            Kind::Training(_) if dir.table("training").is_file() => report::summary(&dir)?,
+            Kind::Training(_) if dir.table("training").is_file() => report::summary(&dir, spec)?,
             Kind::Training(_) => "No runs.\n".into(),
         };
+        // The figures, embedded: wherever SUMMARY.md is rendered, a reader sees them beside the tables.
+        let figures: Vec<String> = spec.figure_names().into_iter().filter(|name| dir.figure(name).is_file()).map(|name| format!("![{id} {name}]({id}/figures/{name}.png)")).collect();
+        if !figures.is_empty() {
+            text += &format!("\n{}\n", figures.join("\n"));
+        }
         text += "\n";
     }
     write_file_atomically(&out.join("SUMMARY.md"), &text)?;

@@ -179,8 +179,9 @@ impl SpectralPenalty {
 
     /// Sets the frozen eigenvectors from the layer's full-training-set covariance (f64, N × N):
     /// PROTOCOL §1.2 step 1. Call once per epoch. They live on `device` without autodiff: a constant
-    /// of every batch's graph.
-    pub fn refresh(&mut self, covariance: ArrayView2<'_, f64>, device: &Device) -> Result<(), PenaltyError> {
+    /// of every batch's graph. Returns the covariance's eigenvalues (decreasing), which the
+    /// eigendecomposition yields anyway: the layer's training-set spectrum at this point of training.
+    pub fn refresh(&mut self, covariance: ArrayView2<'_, f64>, device: &Device) -> Result<ndarray::Array1<f64>, PenaltyError> {
         if covariance.dim() != (self.width, self.width) {
             return Err(PenaltyError::CovarianceShape { got: covariance.dim(), width: self.width });
         }
@@ -189,7 +190,7 @@ impl SpectralPenalty {
         let n = self.width;
         let values: Vec<f32> = eigen.vectors.iter().map(|&v| v as f32).collect();
         self.eigenvectors = Some(Tensor::from_data(TensorData::new(values, [n, n]), &device.clone().inner()));
-        Ok(())
+        Ok(eigen.values)
     }
 
     /// λ̂ of one batch of activations (batch × N), in eigenvector order, differentiable: the squared

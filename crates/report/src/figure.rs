@@ -160,17 +160,19 @@ fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn
     let mut builder = ChartBuilder::on(area);
     builder.caption(&panel.title, (FONT, 20)).margin(12).x_label_area_size(44).y_label_area_size(72);
     // Four axis combinations share one drawing routine.
+    let spans = ((!panel.log_x).then_some(x1 - x0), (!panel.log_y).then_some(y1 - y0));
     match (panel.log_x, panel.log_y) {
-        (true, true) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?, panel),
-        (true, false) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?, panel),
-        (false, true) => draw_series(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?, panel),
-        (false, false) => draw_series(builder.build_cartesian_2d(x0..x1, y0..y1)?, panel),
+        (true, true) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?, panel, spans),
+        (true, false) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?, panel, spans),
+        (false, true) => draw_series(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?, panel, spans),
+        (false, false) => draw_series(builder.build_cartesian_2d(x0..x1, y0..y1)?, panel, spans),
     }
 }
 
-/// Short tick labels: "0.25", "10", "1e-06".
-fn tick(v: f64) -> String {
-    if v == 0.0 {
+/// Short tick labels: "0.25", "10", "1e-06". On a linear axis spanning `span`, a value within 1e-9 of
+/// the span of 0 is 0: tick positions computed in floating point come out as −2e-16 where they mean 0.
+fn tick(v: f64, span: Option<f64>) -> String {
+    if v == 0.0 || span.is_some_and(|span| v.abs() <= 1e-9 * span) {
         return "0".into();
     }
     if (1e-3..1e5).contains(&v.abs()) {
@@ -181,7 +183,7 @@ fn tick(v: f64) -> String {
     }
 }
 
-fn draw_series<'a, X, Y>(mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>>
+fn draw_series<'a, X, Y>(mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>, panel: &Panel, (x_span, y_span): (Option<f64>, Option<f64>)) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -190,8 +192,8 @@ where
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| tick(*v, x_span))
+        .y_label_formatter(&|v| tick(*v, y_span))
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
         .light_line_style(WHITE.mix(0.0))
@@ -233,4 +235,20 @@ where
             .draw()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn ticks_read_zero_where_floating_point_leaves_noise() {
+        assert_eq!(tick(-2.2e-16, Some(4.0)), "0");
+        assert_eq!(tick(6e-17, Some(1.0)), "0");
+        assert_eq!(tick(0.25, Some(1.0)), "0.25");
+        assert_eq!(tick(-1.5, Some(4.0)), "-1.5");
+        // Log axes keep small values: they are the data.
+        assert_eq!(tick(1e-6, None), "1e-6");
+        assert_eq!(tick(1e-17, None), "1e-17");
+    }
 }

@@ -9,9 +9,12 @@
 //! | `training` | experiment, variant, beta, seed, epoch: u32 (1-based), loss: f64, penalty: f64, train_acc: f64, test_acc: f64, seconds: f64 |
 //! | `robustness` | experiment, variant, beta, seed, attack: str, epsilon: f64, accuracy: f64, n_examples: u32, max_perturbation: f64, batch_size: u32, min_pixel: f64, max_pixel: f64 |
 //! | `sanity` | experiment, variant, beta, seed, check: str, passed: bool, detail: str |
+//! | `trajectory` | experiment, variant, beta, seed, layer: str, epoch: u32 (epochs completed; 0 = initial model), regularised: bool, alpha_hat: f64 (NaN: no fit), r2: f64, rank_min: u32, rank_max: u32, near_target: f64, top_eigenvalue: f64 — the training-set spectrum through training |
 //!
 //! `experiment` names the dataset too where an experiment runs on several (`E2-CNN/cifar10`).
 //! `layer` is `hidden1`, `hidden2`, … (1-based, in forward order). `split` is `test` or `train`.
+//! `near_target`: the fraction of ranks n > 10 whose eigenvalue lies within a factor 2 of the α = 1
+//! power law anchored at rank 10.
 
 use std::path::Path;
 
@@ -130,6 +133,40 @@ pub struct SanityRow {
     pub detail: String,
 }
 
+/// One layer's training-set spectrum at one point of training (the trajectory).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrajectoryRow {
+    /// The run the row belongs to.
+    #[serde(flatten)]
+    pub key: RunKey,
+    /// The layer, as in [`SpectrumRow::layer`].
+    pub layer: String,
+    /// Epochs completed (0: the initial model).
+    pub epoch: u32,
+    /// Whether the spectral penalty acts on the layer.
+    pub regularised: bool,
+    /// Fitted α̂ (NaN when no fit could be made; `null` in JSON).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub alpha_hat: f64,
+    /// R² of the fit (NaN without a fit).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub r2: f64,
+    /// First rank fitted.
+    pub rank_min: u32,
+    /// Last rank fitted.
+    pub rank_max: u32,
+    /// Fraction of ranks n > 10 within a factor 2 of the α = 1 target (NaN for too narrow a layer).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub near_target: f64,
+    /// The largest eigenvalue.
+    pub top_eigenvalue: f64,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`, which this reads back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
 macro_rules! keyed {
     ($($row:ty),*) => {$(
         impl Keyed for $row {
@@ -142,7 +179,7 @@ macro_rules! keyed {
         }
     )*};
 }
-keyed!(SpectrumRow, FitRow, TrainingRow, RobustnessRow, SanityRow);
+keyed!(SpectrumRow, FitRow, TrainingRow, RobustnessRow, SanityRow, TrajectoryRow);
 
 fn col<T, F: Fn(&T) -> V, V>(rows: &[T], f: F) -> Vec<V> {
     rows.iter().map(f).collect()
@@ -244,6 +281,24 @@ pub fn sanity_frame(rows: &[SanityRow]) -> Result<DataFrame> {
             Column::new("check".into(), col(rows, |r| r.check.clone())),
             Column::new("passed".into(), col(rows, |r| r.passed)),
             Column::new("detail".into(), col(rows, |r| r.detail.clone())),
+        ],
+    )
+}
+
+/// The `trajectory` table.
+pub fn trajectory_frame(rows: &[TrajectoryRow]) -> Result<DataFrame> {
+    keyed_frame(
+        rows,
+        vec![
+            Column::new("layer".into(), col(rows, |r| r.layer.clone())),
+            Column::new("epoch".into(), col(rows, |r| r.epoch)),
+            Column::new("regularised".into(), col(rows, |r| r.regularised)),
+            Column::new("alpha_hat".into(), col(rows, |r| r.alpha_hat)),
+            Column::new("r2".into(), col(rows, |r| r.r2)),
+            Column::new("rank_min".into(), col(rows, |r| r.rank_min)),
+            Column::new("rank_max".into(), col(rows, |r| r.rank_max)),
+            Column::new("near_target".into(), col(rows, |r| r.near_target)),
+            Column::new("top_eigenvalue".into(), col(rows, |r| r.top_eigenvalue)),
         ],
     )
 }
@@ -359,6 +414,30 @@ pub fn read_fits(path: &Path) -> Result<Vec<FitRow>> {
         .into_iter()
         .enumerate()
         .map(|(i, key)| FitRow { key, layer: layer[i].clone(), alpha_hat: alpha_hat[i], r2: r2[i], rank_min: rank_min[i], rank_max: rank_max[i] })
+        .collect())
+}
+
+/// Reads a `trajectory` table.
+pub fn read_trajectory(path: &Path) -> Result<Vec<TrajectoryRow>> {
+    let r = Reader::open(path)?;
+    let (layer, epoch, regularised) = (r.strings("layer")?, r.u32s("epoch")?, r.bools("regularised")?);
+    let (alpha_hat, r2, rank_min, rank_max) = (r.f64s("alpha_hat")?, r.f64s("r2")?, r.u32s("rank_min")?, r.u32s("rank_max")?);
+    let (near_target, top_eigenvalue) = (r.f64s("near_target")?, r.f64s("top_eigenvalue")?);
+    Ok(r.keys()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| TrajectoryRow {
+            key,
+            layer: layer[i].clone(),
+            epoch: epoch[i],
+            regularised: regularised[i],
+            alpha_hat: alpha_hat[i],
+            r2: r2[i],
+            rank_min: rank_min[i],
+            rank_max: rank_max[i],
+            near_target: near_target[i],
+            top_eigenvalue: top_eigenvalue[i],
+        })
         .collect())
 }
 

@@ -13,6 +13,7 @@ use specreg_files::{FileError, temporary_path};
 
 use crate::error::TrainError;
 use crate::record::EpochRecord;
+use crate::trajectory::SpectrumPoint;
 
 /// The JSON part of a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,6 +22,9 @@ pub struct CheckpointState {
     pub config: serde_json::Value,
     /// The epochs trained so far.
     pub history: Vec<EpochRecord>,
+    /// The spectrum points measured so far (absent in checkpoints written before trajectories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trajectory: Vec<SpectrumPoint>,
 }
 
 const MODEL_FILE: &str = "model.bpk";

@@ -45,6 +45,7 @@ mod record;
 mod step;
 mod tensors;
 mod trainer;
+mod trajectory;
 
 pub use checkpoint::CheckpointState;
 pub use config::{SpectralSettings, TrainConfig};
@@ -53,3 +54,4 @@ pub use record::EpochRecord;
 pub use step::{StepValues, Trainer};
 pub use tensors::{Site, DeviceData, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
 pub use trainer::{DIVERGENCE_FACTOR, TrainOptions, Trained, train};
+pub use trajectory::SpectrumPoint;

@@ -17,6 +17,7 @@ use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
+use crate::trajectory::SpectrumPoint;
 use crate::tensors::{Site, DeviceData, correct, hidden_covariances};
 
 /// What one step measured, on the device (detached, shape `[1]`): read once per epoch, not per step.
@@ -108,17 +109,43 @@ impl Trainer {
     }
 
     /// PROTOCOL §1.2 step 1: the full training set through the network in evaluation mode, the
-    /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch.
-    pub fn refresh_eigenvectors(&mut self, train: &DeviceData, epoch: usize) -> Result<(), TrainError> {
-        let layers: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
+    /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch. The same
+    /// pass measures the other hidden layers when `all_layers`. Returns each measured layer's
+    /// training-set spectrum point (`epoch` = epochs completed).
+    pub fn refresh_eigenvectors(&mut self, train: &DeviceData, epoch: usize, all_layers: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
+        self.spectra_pass(train, epoch, all_layers, true)
+    }
+
+    /// The training-set spectrum points of the regularised layers (of every layer when `all_layers`)
+    /// without refreshing any eigenvectors: the final model's point of the trajectory.
+    pub fn measure_spectra(&mut self, train: &DeviceData, epoch: usize, all_layers: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
+        self.spectra_pass(train, epoch, all_layers, false)
+    }
+
+    fn spectra_pass(&mut self, train: &DeviceData, epoch: usize, all_layers: bool, refresh: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
+        let regularised: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
+        let layers: Vec<usize> = if all_layers { (0..self.model().hidden_widths().len()).collect() } else { regularised.clone() };
+        if layers.is_empty() {
+            return Ok(Vec::new());
+        }
         let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, self.site).map_err(|e| match e {
             TrainError::Spectrum { layer, source } => TrainError::Eigen { epoch, layer, source: source.into() },
             other => other,
         })?;
-        for ((k, penalty), covariance) in self.spectral.iter_mut().zip(covariances) {
-            penalty.refresh(covariance.view(), &self.device).map_err(|source| TrainError::Eigen { epoch, layer: *k, source })?;
+        let mut points = Vec::new();
+        for (&k, covariance) in layers.iter().zip(covariances) {
+            let failed = |source| TrainError::Eigen { epoch, layer: k, source };
+            let eigenvalues = match self.spectral.iter_mut().find(|(layer, _)| *layer == k).filter(|_| refresh) {
+                Some((_, penalty)) => penalty.refresh(covariance.view(), &self.device).map_err(failed)?,
+                None => {
+                    let values = specreg_spectrum::eigvalsh(covariance.view()).map_err(|e| failed(e.into()))?;
+                    specreg_regularizer::check_positive_semidefinite(values.as_slice().expect("contiguous")).map_err(failed)?;
+                    values
+                }
+            };
+            points.push(SpectrumPoint::new(epoch, k, regularised.contains(&k), eigenvalues.as_slice().expect("contiguous"), train.len()));
         }
-        Ok(())
+        Ok(points)
     }
 
     /// One optimiser step on a batch (images and labels on the autodiff device): forward pass,
@@ -173,9 +200,9 @@ impl Trainer {
     }
 
     /// Loads the newest checkpoint under `dir` written by this run's configuration (any epoch count),
-    /// returning its history; an empty history when there is none.
-    pub(crate) fn resume(&mut self, dir: &Path, model_config: &ModelConfig) -> Result<Vec<EpochRecord>, TrainError> {
-        let Some(found) = checkpoint::latest(dir)? else { return Ok(Vec::new()) };
+    /// returning its history and spectrum trajectory; empty when there is none.
+    pub(crate) fn resume(&mut self, dir: &Path, model_config: &ModelConfig) -> Result<(Vec<EpochRecord>, Vec<SpectrumPoint>), TrainError> {
+        let Some(found) = checkpoint::latest(dir)? else { return Ok((Vec::new(), Vec::new())) };
         if found.state.config != self.checkpoint_identity(model_config) {
             return Err(found.refused("was written by a run with a different configuration; delete it or use another directory"));
         }
@@ -188,12 +215,12 @@ impl Trainer {
         self.model = Some(model.try_load_record(record).map_err(record_error(found.model_path()))?);
         let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
         self.optimizer = optimizer.load(found.optimizer_path()).map_err(record_error(found.optimizer_path()))?;
-        Ok(found.state.history)
+        Ok((found.state.history, found.state.trajectory))
     }
 
     /// Writes a checkpoint of the model and optimizer after `history.len()` epochs under `dir`.
-    pub(crate) fn save_checkpoint(&self, dir: &Path, model_config: &ModelConfig, history: &[EpochRecord]) -> Result<(), TrainError> {
-        let state = CheckpointState { config: self.checkpoint_identity(model_config), history: history.to_vec() };
+    pub(crate) fn save_checkpoint(&self, dir: &Path, model_config: &ModelConfig, history: &[EpochRecord], trajectory: &[SpectrumPoint]) -> Result<(), TrainError> {
+        let state = CheckpointState { config: self.checkpoint_identity(model_config), history: history.to_vec(), trajectory: trajectory.to_vec() };
         checkpoint::save(dir, &state, |model_path, optimizer_path| {
             self.model().clone().into_record().save(model_path).map_err(|source| TrainError::Record { path: model_path.into(), source })?;
             self.optimizer.save(optimizer_path).map_err(|source| TrainError::Record { path: optimizer_path.into(), source })

@@ -13,6 +13,7 @@ use specreg_models::{Model, ModelConfig};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
+use crate::trajectory::SpectrumPoint;
 use crate::step::{StepValues, Trainer};
 use crate::tensors::{Site, DeviceData, correct_count};
 
@@ -32,12 +33,17 @@ pub struct TrainOptions {
     pub bars: Option<MultiProgress>,
     /// Where the eigenvector refresh accumulates its covariances.
     pub site: Site,
+    /// Measure every hidden layer's training-set spectrum every this many epochs (at 0, k, 2k, …
+    /// epochs completed) and after the last one, for the trajectory; `None`: regularised layers only
+    /// (free: their refresh computes it), plus the final point. A pass costs about one evaluation of
+    /// the training set plus the covariances.
+    pub spectrum_every: Option<usize>,
 }
 
 impl TrainOptions {
     /// Train on `device`, without checkpoints or progress bars.
     pub fn new(device: Device) -> Self {
-        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None, site: Site::default() }
+        Self { device, checkpoint_dir: None, progress: false, label: String::new(), bars: None, site: Site::default(), spectrum_every: None }
     }
 }
 
@@ -50,6 +56,8 @@ pub struct Trained {
     pub history: Vec<EpochRecord>,
     /// Epochs taken from a checkpoint rather than trained in this call.
     pub resumed_epochs: usize,
+    /// Every measured layer's training-set spectrum through training (see [`SpectrumPoint`]).
+    pub trajectory: Vec<SpectrumPoint>,
 }
 
 /// Trains `model_config` on `train`, evaluating on `test` after every epoch.
@@ -59,9 +67,9 @@ pub struct Trained {
 pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, test: &Dataset, options: &TrainOptions) -> Result<Trained, TrainError> {
     let device = options.device.clone();
     let mut trainer = Trainer::new(model_config, config, train.len(), &device)?.with_site(options.site);
-    let mut history = match &options.checkpoint_dir {
+    let (mut history, mut trajectory) = match &options.checkpoint_dir {
         Some(dir) => trainer.resume(dir, model_config)?,
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let resumed_epochs = history.len();
     // Uploaded once per run; every batch is gathered on the device.
@@ -69,8 +77,9 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
 
     for epoch in history.len()..config.epochs {
         let started = Instant::now();
-        if trainer.has_spectral_penalty() {
-            trainer.refresh_eigenvectors(&train_data, epoch)?;
+        let all_layers = options.spectrum_every.is_some_and(|k| k > 0 && epoch % k == 0);
+        if trainer.has_spectral_penalty() || all_layers {
+            trajectory.extend(trainer.refresh_eigenvectors(&train_data, epoch, all_layers)?);
         }
         let order = BatchOrder::new(train.len(), config.batch_size, config.seed, epoch as u64, trainer.has_spectral_penalty())
             .map_err(|e| TrainError::Config(e.to_string()))?;
@@ -104,10 +113,15 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         }
         history.push(record);
         if let Some(dir) = &options.checkpoint_dir {
-            trainer.save_checkpoint(dir, model_config, &history)?;
+            trainer.save_checkpoint(dir, model_config, &history, &trajectory)?;
         }
     }
-    Ok(Trained { model: trainer.evaluated(), history, resumed_epochs })
+    // The final model's point, every layer (unless measured already: a resumed, finished run).
+    if (options.spectrum_every.is_some() || trainer.has_spectral_penalty()) && !trajectory.iter().any(|p| p.epoch == config.epochs) {
+        let all_layers = options.spectrum_every.is_some();
+        trajectory.extend(trainer.measure_spectra(&train_data, config.epochs, all_layers)?);
+    }
+    Ok(Trained { model: trainer.evaluated(), history, resumed_epochs, trajectory })
 }
 
 fn train_seen(sizes: &[usize]) -> usize {

@@ -7,7 +7,14 @@ pub mod t2;
 pub use t1::T1Config;
 pub use t2::T2Config;
 
-/// Normalised spectrum points (rank, λ/Σλ) of one layer, for log-log plots.
+/// Eigenvalues below this fraction of the largest are not drawn in spectrum figures: a covariance
+/// formed in f64 resolves about 1e-16 of its largest eigenvalue, and a few orders above that the values
+/// are rounding noise, not spectrum (T1's two-cluster layers reach 1e-17).
+pub const SPECTRUM_FLOOR: f64 = 1e-12;
+
+/// Normalised spectrum points (rank, λ/Σλ) of one layer for log-log plots, down to [`SPECTRUM_FLOOR`]
+/// × λ₁.
 pub(crate) fn normalised_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
-    specreg_spectrum::normalized(eigenvalues).into_iter().enumerate().map(|(k, v)| ((k + 1) as f64, v)).collect()
+    let floor = SPECTRUM_FLOOR * eigenvalues.first().copied().unwrap_or(0.0);
+    specreg_spectrum::normalized(eigenvalues).into_iter().zip(eigenvalues).enumerate().filter(|(_, (_, raw))| **raw >= floor).map(|(k, (v, _))| ((k + 1) as f64, v)).collect()
 }
