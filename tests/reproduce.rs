@@ -190,6 +190,12 @@ fn unknown_experiments_and_bad_profiles_are_refused() {
     let vulkan = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "vulkan", "--out", out_s]).unwrap_err();
     assert!(vulkan.to_string().contains("xtask-gpu"), "{vulkan}");
     assert!(!out.path().join("E1").exists());
+    for tch in ["tch", "tch-cuda", "tch-cuda:1"] {
+        let refused = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", tch, "--out", out_s]).unwrap_err();
+        assert!(refused.to_string().contains("cargo xtask setup-libtorch") && refused.to_string().contains("xtask-tch"), "{refused}");
+    }
+    let index = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "vulkan:1", "--out", out_s]).unwrap_err();
+    assert!(index.to_string().contains("only tch-cuda takes a GPU index"), "{index}");
     let unknown_backend = xtask(&["reproduce", "--profile", "smoke", "--offline", "--backend", "opencl", "--out", out_s]).unwrap_err();
     assert!(unknown_backend.to_string().contains("flex"), "{unknown_backend}");
 

@@ -166,7 +166,7 @@ fn attacks(images: usize, batch_size: usize, data_dir: &std::path::Path, backend
         crate::reference::Row::new(format!("PGD-40, median batch of {batch_size}"), crate::reference::median(ours.clone()), (!theirs.is_empty()).then(|| crate::reference::median(theirs.clone()))),
         crate::reference::Row::new("PGD-40 (reference: our floor of 40 forward+backward passes)", total(&ours), Some(total(&floor))),
     ];
-    crate::reference::report(backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)?;
+    crate::reference::report(&backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)?;
     println!("times: each batch once per side after one warm-up batch, the sides interleaved batch by batch ({:.1} GFLOP per forward+backward pass of the whole set, counting 6·n·params).", 6.0 * n as f64 * (784.0 * 2000.0 + 2000.0 * 10.0) / 1e9);
     Ok(())
 }

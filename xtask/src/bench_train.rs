@@ -54,7 +54,7 @@ pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend
         rows.push(Row::new("E1 epoch, Vanilla (full MNIST, with test evaluation)", vanilla, None));
         rows.push(Row::new("E1 epoch, SpecReg β=5 (reference: our Vanilla epoch)", specreg, Some(vanilla)));
     }
-    report(backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)
+    report(&backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)
 }
 
 /// One of our training configurations, timed step by step through [`Trainer::step`], the trainer's

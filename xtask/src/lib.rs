@@ -7,6 +7,7 @@
 //! - `figures`: redraw every figure from the tables, without recomputing.
 //! - `compare`: the tables of two results directories, cell by cell.
 //! - `spectrum`: the spectrum of anyone's data matrix (`specreg-analyze`).
+//! - `setup-libtorch`: the libtorch backend's one set-up step.
 //! - `bench spectrum` / `bench attacks` / `bench train`: speed figures.
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,7 @@ mod backend;
 mod bench;
 mod bench_train;
 mod data;
+mod libtorch;
 mod reference;
 mod reproduce;
 mod spectrum;
@@ -42,6 +44,8 @@ enum Command {
     Compare(reproduce::CompareArgs),
     /// The covariance spectrum, power-law fit and participation ratio of a data matrix (.npy, Parquet, CSV).
     Spectrum(spectrum::SpectrumArgs),
+    /// Make a Python venv with PyTorch and link its libtorch as .libtorch, for `cargo xtask-tch`.
+    SetupLibtorch(libtorch::SetupArgs),
 }
 
 /// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process
@@ -59,5 +63,6 @@ where
         Command::Figures(args) => reproduce::figures(args),
         Command::Compare(args) => reproduce::compare(args),
         Command::Spectrum(args) => spectrum::run(args),
+        Command::SetupLibtorch(args) => libtorch::setup(args),
     }
 }

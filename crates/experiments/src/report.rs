@@ -15,12 +15,14 @@ use crate::theory::normalised_points;
 /// The colour of the 1/n reference line (distinct from every variant's).
 const REFERENCE_GREY: plotters::style::RGBColor = plotters::style::RGBColor(128, 128, 128);
 
-/// The same colour for the same variant in every figure of every experiment.
+/// The same colour for the same variant in every figure of every experiment: SpecReg variants by β
+/// (1, 2, 5), the S4 windows, Jac, and the whitened variants each their own.
 pub fn color_of(variant: &VariantKey) -> plotters::style::RGBColor {
     let beta_slot = [1.0, 2.0, 5.0].iter().position(|&b| b == variant.beta).unwrap_or(0);
     let index = match variant.variant.as_str() {
         "Vanilla" => 0,
-        "Jac" => 5,
+        "SpecReg-head" => 4,
+        "SpecReg-tail" | "Jac" => 5,
         "Vanilla-Wh" => 6,
         v if v.ends_with("-Wh") => 7,
         v if v.starts_with("SpecReg") => 1 + beta_slot,

@@ -131,7 +131,9 @@ pub fn draw_panels(path: &Path, title: &str, panels: &[Panel], columns: usize) -
         // The bitmap encoder picks the format from the extension, which the temporary name keeps.
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
-        let root = root.titled(title, (FONT, 26)).map_err(|e| fail(&e))?;
+        // The title shrinks to fit the figure's width (about 0.55 em per character in DejaVu Sans).
+        let fitting = (f64::from(size.0) / (0.55 * title.chars().count().max(1) as f64)).floor() as u32;
+        let root = root.titled(title, (FONT, fitting.clamp(14, 26))).map_err(|e| fail(&e))?;
         for (panel, area) in panels.iter().zip(root.split_evenly((rows, columns))) {
             draw_panel(&area, panel).map_err(|e| fail(&e))?;
         }

@@ -1,0 +1,10 @@
+//! With the `tch` feature: an rpath to the libtorch the binary was linked against, so that it finds
+//! libtorch's shared libraries at run time without LD_LIBRARY_PATH (torch-sys gives the final binary
+//! none; it passes the directory to its direct dependents as DEP_TCH_LIBTORCH_LIB).
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+    }
+}
