@@ -6,14 +6,15 @@ and the same PGD-40 attack, timed the same way.
 
 E1: MLP 784-2000-10, tanh, BatchNorm1d after the tanh, batch 3500, Adam(amsgrad); with the spectral
 penalty on the BatchNorm output (β = 5, α = 1, τ = 10, fixed eigenvectors, PROTOCOL §1.2); CNN: the
-MNIST CNN of E2/E3 (conv 16, conv 32, FC 1000), batch 1000. PGD-40: ε = 0.1, step 0.01, uniform random
+MNIST CNN of E2/E3 (conv 16, conv 32, FC 1000), batch 1000, each block evaluated as conv → maxpool → tanh
+as specreg does (the same function as conv → tanh → maxpool, which `cnn-tanh-first` times). PGD-40: ε = 0.1, step 0.01, uniform random
 start, against the E1 network in evaluation mode, batches of 1,000 MNIST test images.
 
 Like specreg's trainer, a step reads nothing back: the clock stops after a device synchronisation.
 
 In `--serve` mode the script reads commands on stdin and answers one JSON line each, so that the
 benchmark can interleave its own measurements with these in one invocation:
-    step NAME COUNT           times COUNT steps of NAME (e1, e1-specreg, cnn) → {"seconds": [...]}
+    step NAME COUNT           times COUNT steps of NAME (e1, e1-specreg, cnn, cnn-tanh-first) → {"seconds": [...]}
     pgd-load MNIST_DIR N B    loads the first N MNIST test images, batches of B → {"batches": K}
     pgd BATCH                 times PGD-40 on batch BATCH (0-based) → {"seconds": s}
     quit
@@ -37,10 +38,12 @@ def e1_network():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 2000), nn.Tanh(), nn.BatchNorm1d(2000), nn.Linear(2000, 10))
 
 
-def cnn_network():
+def cnn_network(tanh_first=False):
+    def block(cin, cout):
+        pair = [nn.Tanh(), nn.MaxPool2d(2)] if tanh_first else [nn.MaxPool2d(2), nn.Tanh()]
+        return [nn.Conv2d(cin, cout, 3), *pair]
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3), nn.Tanh(), nn.MaxPool2d(2),
+        *block(1, 16), *block(16, 32),
         nn.Flatten(), nn.Linear(800, 1000), nn.Tanh(), nn.Linear(1000, 10),
     )
 
@@ -70,7 +73,10 @@ class Stepper:
         torch.manual_seed(0)
         self.device = device
         self.penalised = name == "e1-specreg"
-        net, batch = (cnn_network(), 1000) if name == "cnn" else (e1_network(), 3500)
+        if name in ("cnn", "cnn-tanh-first"):
+            net, batch = cnn_network(tanh_first=name == "cnn-tanh-first"), 1000
+        else:
+            net, batch = e1_network(), 3500
         self.net = net.to(device)
         self.x = torch.rand((batch, 1, 28, 28), device=device)
         self.y = torch.arange(batch, device=device) % 10
@@ -206,7 +212,8 @@ def main():
         serve(device)
         return
     print(f"{describe(device)} reference steps (median of 5 after 2 warm-ups)")
-    for what, name in [("E1 step, batch 3500", "e1"), ("E1 step + SpecReg, batch 3500", "e1-specreg"), ("CNN step, batch 1000", "cnn")]:
+    for what, name in [("E1 step, batch 3500", "e1"), ("E1 step + SpecReg, batch 3500", "e1-specreg"), ("CNN step, batch 1000", "cnn"),
+                       ("CNN step, conv → tanh → pool", "cnn-tanh-first")]:
         print(f"{what:<32} {statistics.median(Stepper(name, device).time(5)):>8.4f} s")
 
 

@@ -29,6 +29,9 @@ pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend
         ("E1 step, batch 3500", "e1", &e1, 3500, None),
         ("E1 step + SpecReg, batch 3500", "e1-specreg", &e1, 3500, Some(SpectralPenaltyConfig::new(5.0))),
         ("CNN step, batch 1000", "cnn", &cnn, 1000, None),
+        // Ours again, against PyTorch running each block in the usual conv → tanh → pool order (the same
+        // function; ours applies tanh after pooling, see specreg_models::Cnn).
+        ("CNN step (reference: conv → tanh → pool)", "cnn-tanh-first", &cnn, 1000, None),
     ] {
         let mut ours = StepTimer::new(config, batch, spectral, &device)?;
         ours.time()?;

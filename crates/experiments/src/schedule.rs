@@ -35,9 +35,9 @@ pub struct Calibration {
 
 impl Default for Calibration {
     /// Measured with `cargo xtask bench train` on the project's 2-core CPU (flex): the E1 step (3500
-    /// examples) in 0.147 s and the MNIST CNN step (1000 examples) in 0.23 s.
+    /// examples) in 0.147 s and the MNIST CNN step (1000 examples) in 0.183 s.
     fn default() -> Self {
-        Calibration { mlp_gflops: 227.0, cnn_gflops: 38.0, source: "defaults (2-core CPU, flex)" }
+        Calibration { mlp_gflops: 227.0, cnn_gflops: 47.8, source: "defaults (2-core CPU, flex)" }
     }
 }
 

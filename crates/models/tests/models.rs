@@ -27,6 +27,46 @@ fn cnn_hidden_layers_have_the_protocol_widths() {
     assert!(MlpConfig::new(4, vec![3], 2).with_whiten_after(Some(1)).validate().is_err());
 }
 
+/// The CNN applies tanh after pooling (cheaper); that must be the textbook `maxpool(tanh(conv(x)))`:
+/// the same hidden values and the same input gradient.
+#[test]
+fn cnn_blocks_equal_conv_tanh_maxpool() {
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+    let d = device();
+    d.seed(11);
+    let cnn = CnnConfig::mnist().init(&d);
+    let x = Tensor::<4>::random([64, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &d);
+    let textbook = |x: Tensor<4>| -> Vec<Tensor<4>> {
+        let mut maps = Vec::new();
+        let mut h = x;
+        for conv in &cnn.convs {
+            h = max_pool2d(tanh(conv.forward(h)), MaxPoolOptions::new([2, 2]));
+            maps.push(h.clone());
+        }
+        maps
+    };
+    let ours = cnn.forward_hidden(x.clone()).hidden;
+    for (k, map) in textbook(x.clone()).into_iter().enumerate() {
+        let (a, _) = host(map.flatten(1, 3));
+        let (b, _) = host(ours[k].clone());
+        let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        assert!(worst == 0.0, "block {k}: values differ by {worst}");
+    }
+    // Gradient of a random projection of the last conv map, with respect to the input.
+    let r = Tensor::<2>::random([64, 800], Distribution::Normal(0.0, 1.0), &d);
+    let gradient = |maps_of: &dyn Fn(Tensor<4>) -> Tensor<2>| {
+        let xa = x.clone().autodiff().require_grad();
+        let grads = (maps_of(xa.clone()) * r.clone().autodiff()).sum().backward();
+        host(xa.grad(&grads).unwrap().to_device(&d).flatten(1, 3)).0
+    };
+    let a = gradient(&|x| textbook(x).pop().unwrap().flatten(1, 3));
+    let b = gradient(&|x| cnn.forward_hidden(x).hidden[1].clone());
+    let scale = a.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+    assert!(scale > 1e-3 && worst <= 1e-6 * scale, "input gradients differ by {worst} (scale {scale})");
+}
+
 /// Correlated activations: a random mixing of independent columns plus a large offset.
 fn correlated(batch: usize, units: usize, d: &Device) -> Tensor<2> {
     let z = Tensor::<2>::random([batch, units], Distribution::Normal(0.0, 1.0), d);
