@@ -77,7 +77,7 @@ impl Reference {
         Ok(answer)
     }
 
-    /// Seconds of each of `count` more training steps of `name` (`e1`, `e1-specreg`, `cnn`).
+    /// Seconds of each of `count` more training steps of `name` (`e1`, `e1-specreg`, `cnn`, `cnn-tanh-first`).
     pub fn steps(&mut self, name: &str, count: usize) -> Result<Vec<f64>> {
         let answer = self.ask(&format!("step {name} {count}"))?;
         Ok(answer["seconds"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect())

@@ -64,9 +64,8 @@ pub struct ReproduceArgs {
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let profile = Profile::load(&args.profile)?;
     let selected = specreg_experiments::select(&args.only)?;
-    let selected_or_all: Vec<_> = if selected.is_empty() { specreg_experiments::EXPERIMENTS.iter().collect() } else { selected.clone() };
     if args.plan {
-        let plan = specreg_experiments::summarize(&profile, &selected_or_all, args.backend.backend.id(), &args.out, args.calibration.as_deref());
+        let plan = specreg_experiments::summarize(&profile, &selected, args.backend.backend.id(), &args.out, args.calibration.as_deref());
         print!("{plan}");
         if let Some(path) = &args.json {
             specreg_report::write_file_atomically(path, serde_json::to_string_pretty(&plan)?)?;
@@ -93,8 +92,8 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let backend = args.backend.backend.start(mode != Mode::Collect)?;
     let data_dir = args.data.resolve();
     if mode != Mode::Collect {
-        print_plan(&profile, &selected_or_all, &args)?;
-        let needed = specreg_experiments::needed_datasets(&profile, &selected_or_all);
+        print_plan(&profile, &selected, &args)?;
+        let needed = specreg_experiments::needed_datasets(&profile, &selected);
         crate::data::ensure_datasets(&needed, &data_dir, args.mirror.as_deref(), args.offline)?;
     }
     println!("reproduce: profile {} ({}), output {}, data {}, backend {}", profile.name, profile.description, args.out.display(), data_dir.display(), backend.description);
@@ -102,7 +101,7 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     if !removed.is_empty() {
         println!("removed {} temporary files left by processes that stopped", removed.len());
     }
-    let env = Environment { out: args.out, backend, lock_timeout: Duration::from_secs(args.lock_timeout) };
+    let env = Environment { out: args.out, backend, lock_timeout: Duration::from_secs(args.lock_timeout), calibration: args.calibration };
     let statuses = specreg_experiments::reproduce(&profile, &selected, &env, &mut DataSets::new(&data_dir, args.allow_unverified), mode)?;
     // Nothing asked for could run: every training experiment lacked its data (and no theory experiment
     // was asked for on its own).

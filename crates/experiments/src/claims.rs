@@ -156,11 +156,12 @@ fn c2(tables: &BTreeMap<&str, Tables>) -> Claim {
 fn c3(tables: &BTreeMap<&str, Tables>) -> Claim {
     let mut tally = Tally::default();
     if let Some(t) = tables.get("E1") {
-        let attacks: Vec<String> = ["fgsm".to_string()].into_iter().chain(t.pgd_attack()).collect();
+        // Each kind of attack by the name it has in the table (PGD's carries its step count).
+        let attacks = [("fgsm", Some("fgsm".to_string())), ("pgd", t.pgd_attack())];
         for v in t.variants().into_iter().filter(|v| v.variant.starts_with("SpecReg")) {
             let base = vanilla(&v.experiment, "Vanilla");
-            for attack in ["fgsm", "pgd"] {
-                let Some(name) = attacks.iter().find(|a| a.starts_with(attack)) else {
+            for (attack, name) in &attacks {
+                let Some(name) = name else {
                     tally.missing(format!("{} {attack}", v.label()));
                     continue;
                 };

@@ -119,6 +119,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A profile setting out of range: which profile, section and setting, and what is wrong.
+    pub fn setting(profile: &str, section: &str, setting: impl Into<String>, problem: impl Into<String>) -> Error {
+        Error::Setting { profile: profile.into(), section: section.into(), setting: setting.into(), problem: problem.into() }
+    }
+
     /// Whether the error means the run diverged (non-finite or exploding values, a covariance that is
     /// not one): a finding about its settings, recorded as a failed run while the others go on,
     /// rather than a fault that stops `reproduce`.

@@ -49,6 +49,24 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// What became of the job, in words: a status line's text after the run's label. `rows` are the
+    /// rows of a trained job.
+    pub fn describe(&self, rows: Option<&RunRows>) -> String {
+        match self {
+            Outcome::Kept => "finished earlier (kept)".into(),
+            Outcome::Reused(source) => format!("identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused"),
+            Outcome::Trained(seconds, took_over) => format!(
+                "{}{}",
+                status_line(rows.expect("a trained job has rows"), *seconds),
+                took_over.as_ref().map_or(String::new(), |h| format!(" (resumed from the run of pid {} on {}, which stopped)", h.pid, h.host))
+            ),
+            Outcome::Busy(holder) => format!("being trained by pid {} on {}", holder.pid, holder.host),
+            Outcome::Failed(error) => format!("FAILED, the run diverged: {error}"),
+        }
+    }
+}
+
 /// Where results go and how runs are computed.
 pub struct Environment {
     /// The output directory (`results/`).
@@ -57,6 +75,9 @@ pub struct Environment {
     pub backend: Backend,
     /// A lock without a heartbeat for this long is taken over (its holder is presumed dead).
     pub lock_timeout: Duration,
+    /// A `bench train --json` file calibrating the plan recorded with the results (see
+    /// [`crate::Calibration`]); `None`: measured epoch times, else the defaults.
+    pub calibration: Option<PathBuf>,
 }
 
 impl Environment {
@@ -100,9 +121,9 @@ impl Environment {
             // A diverged run is a result about its settings: recorded, and the other runs go on.
             Err(e) if e.is_divergence() => {
                 let failure = RunFailure { config: primary.identity(&self.backend.id), error: chain(&e) };
+                let json = serde_json::to_string_pretty(&failure).expect("a failure serialises");
                 for run in &job.runs {
-                    let json = serde_json::to_string_pretty(&failure).expect("a failure serialises");
-                    write_file_atomically(&self.dir_of(run).failure_file(run.dataset, &run.name), json)?;
+                    write_file_atomically(&self.dir_of(run).failure_file(run.dataset, &run.name), &json)?;
                 }
                 return Ok((Outcome::Failed(failure.error), None));
             }
@@ -226,7 +247,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// The one-line status printed when a run finishes.
-pub fn status_line(rows: &RunRows, seconds: f64) -> String {
+fn status_line(rows: &RunRows, seconds: f64) -> String {
     let last = rows.training.last();
     let fits: Vec<String> = rows.fits.iter().map(|f| format!("{} α̂ {:.2}", f.layer, f.alpha_hat)).collect();
     let worst = rows.robustness.iter().filter(|r| r.attack.starts_with("pgd")).map(|r| (r.epsilon, r.accuracy)).last();

@@ -86,7 +86,7 @@ pub fn experiment_runs(spec: &ExperimentSpec, settings: &TrainingSettings) -> Ve
 pub(crate) fn check_runs(profile: &Profile, spec: &ExperimentSpec, settings: &TrainingSettings) -> Result<()> {
     let Kind::Training(training) = &spec.kind else { return Ok(()) };
     for run in experiment_runs(spec, settings) {
-        let fail = |e: &dyn std::error::Error| Error::Setting { profile: profile.name.clone(), section: training.section.into(), setting: format!("run {}", run.label()), problem: chain(e) };
+        let fail = |e: &dyn std::error::Error| Error::setting(&profile.name, training.section, format!("run {}", run.label()), chain(e));
         let widths = run.model.hidden_widths().map_err(|e| fail(&e))?;
         run.train.validate(&widths, run.settings.train_examples(run.dataset)).map_err(|e| fail(&e))?;
     }

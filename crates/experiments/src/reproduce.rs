@@ -23,7 +23,7 @@ use specreg_report::write_file_atomically;
 use crate::catalog::{EXPERIMENTS, ExperimentSpec, Kind, training_settings};
 use crate::data::{DataSets, DatasetOutcome};
 use crate::error::{Result, read_to_string};
-use crate::execute::{Environment, Outcome, status_line};
+use crate::execute::{Environment, Outcome};
 use crate::plan::experiment_runs;
 use crate::profile::Profile;
 use crate::schedule::{Job, Shard, jobs, slices, summarize};
@@ -75,7 +75,7 @@ pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &
         return Ok(Vec::new());
     }
     // The plan (what will run, for how long) goes beside the results, for SUMMARY.md and the manifests.
-    let plan = summarize(profile, &selected, &env.backend.id, &env.out, None);
+    let plan = summarize(profile, &selected, &env.backend.id, &env.out, env.calibration.as_deref());
     if mode == Mode::All {
         write_file_atomically(&env.out.join(PLAN_FILE), serde_json::to_string_pretty(&plan).expect("a plan serialises"))?;
     }
@@ -95,8 +95,8 @@ pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &
         }
         let start = Instant::now();
         let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let (datasets, missing, failed) = match (&spec.kind, mode) {
-            (Kind::Training(_), _) => {
+        let (datasets, missing, failed) = match &spec.kind {
+            Kind::Training(_) => {
                 let settings = training_settings(spec, profile).expect("a configured experiment has settings");
                 let datasets = match mode {
                     Mode::All => run_training(spec, &all_jobs, env, data)?,
@@ -116,7 +116,7 @@ pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &
                 report::figures(&dir, spec)?;
                 (datasets, missing, failed)
             }
-            (Kind::Theory(theory), _) => {
+            Kind::Theory(theory) => {
                 let spinner = ProgressBar::new_spinner().with_message(format!("{id}: running"));
                 spinner.enable_steady_tick(Duration::from_millis(200));
                 let outcome = (theory.run)(profile, &dir).and_then(|()| (theory.figures)(&dir));
@@ -213,24 +213,14 @@ fn run_training(spec: &'static ExperimentSpec, all_jobs: &[Job], env: &Environme
                 let job = jobs[k];
                 let subsets = data.subsets(dataset, &job.primary().settings)?;
                 let (outcome, rows) = env.ensure(job, subsets, &bars, &label(k, job))?;
-                let line = match outcome {
-                    Outcome::Kept => format!("{}: finished earlier (kept)", label(k, job)),
-                    Outcome::Reused(source) => format!("{}: identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused", label(k, job)),
-                    Outcome::Trained(seconds, took_over) => format!(
-                        "{}: {}{}",
-                        label(k, job),
-                        status_line(rows.as_ref().expect("trained"), seconds),
-                        took_over.map_or(String::new(), |h| format!(" (resumed from the run of pid {} on {}, which stopped)", h.pid, h.host))
-                    ),
-                    Outcome::Failed(error) => format!("{}: FAILED, the run diverged: {error}", label(k, job)),
-                    Outcome::Busy(holder) => {
-                        if !announced {
-                            say(format!("{}: being trained by pid {} on {}; waiting for it", label(k, job), holder.pid, holder.host));
-                        }
-                        still.push(k);
-                        continue;
+                let line = format!("{}: {}", label(k, job), outcome.describe(rows.as_ref()));
+                if let Outcome::Busy(_) = outcome {
+                    if !announced {
+                        say(format!("{line}; waiting for it"));
                     }
-                };
+                    still.push(k);
+                    continue;
+                }
                 say(line);
                 runs_bar.inc(1);
             }
@@ -264,16 +254,8 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
             }
         };
         let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
-        println!(
-            "{label}: {}",
-            match outcome {
-                Outcome::Kept => "finished earlier (kept)".to_string(),
-                Outcome::Reused(source) => format!("identical to the finished run in {source}: reused"),
-                Outcome::Trained(seconds, _) => status_line(rows.as_ref().expect("trained"), seconds),
-                Outcome::Busy(holder) => format!("being trained by pid {} on {} (left to it)", holder.pid, holder.host),
-                Outcome::Failed(error) => format!("FAILED, the run diverged: {error}"),
-            }
-        );
+        let left = if let Outcome::Busy(_) = outcome { " (left to it)" } else { "" };
+        println!("{label}: {}{left}", outcome.describe(rows.as_ref()));
     }
     Ok(())
 }
@@ -319,5 +301,8 @@ pub fn redraw(results: &Path) -> Result<Vec<&'static str>> {
 
 /// The experiments named in `only` (all when empty), refusing unknown names.
 pub fn select(only: &[String]) -> Result<Vec<&'static ExperimentSpec>> {
+    if only.is_empty() {
+        return Ok(EXPERIMENTS.iter().collect());
+    }
     only.iter().map(|name| catalog::find(name)).collect()
 }

@@ -107,7 +107,7 @@ fn finite_at_least(value: f64, min: f64, strict: bool) -> bool {
 impl TrainingSettings {
     /// Checks every setting, naming the first one out of range (with `profile` and `section`).
     pub fn validate(&self, profile: &str, section: &str) -> Result<()> {
-        let bad = |setting: &str, problem: String| Err(Error::Setting { profile: profile.into(), section: section.into(), setting: setting.into(), problem });
+        let bad = |setting: &str, problem: String| Err(Error::setting(profile, section, setting, problem));
         if self.datasets.is_empty() {
             return bad("datasets", "must name at least one dataset (mnist, cifar10)".into());
         }

@@ -101,7 +101,8 @@ pub enum Site {
 /// `data`, from a forward pass in evaluation mode: PROTOCOL §1.2 step 1 and §1.7.
 pub fn hidden_covariances(model: &impl Network, data: &DeviceData, layers: &[usize], batch_size: usize, site: Site) -> Result<Vec<Array2<f64>>, TrainError> {
     let device = data.labels.device();
-    if site == Site::Device && device.supports_dtype(DType::F64) {
+    // An empty set goes to the host path, which reports it as an error.
+    if site == Site::Device && device.supports_dtype(DType::F64) && !data.is_empty() {
         device_covariances(model, data, layers, batch_size)
     } else {
         host_covariances(model, data, layers, batch_size)
@@ -138,18 +139,18 @@ fn device_covariances(model: &impl Network, data: &DeviceData, layers: &[usize],
             *sum = Some((shift, total + centred.clone().sum_dim(0).reshape([centred.dims()[1]]), outer + centred.clone().transpose().matmul(centred)));
         }
     }
+    // The shift is not read back: the covariance of the shifted values is the covariance.
     let count = data.len() as f64;
     let mut transaction = Transaction::default();
-    for (shift, total, outer) in sums.iter().flatten() {
-        transaction = transaction.register(shift.clone()).register(total.clone()).register(outer.clone());
+    for (_, total, outer) in sums.iter().flatten() {
+        transaction = transaction.register(total.clone()).register(outer.clone());
     }
     let read = transaction.execute();
     let mut covariances = Vec::new();
-    for (parts, &k) in read.chunks(3).zip(layers) {
+    for (parts, &k) in read.chunks(2).zip(layers) {
         let values = |d: &TensorData| d.iter::<f64>().collect::<Vec<f64>>();
-        let (total, outer) = (values(&parts[1]), values(&parts[2]));
-        if count < 1.0 || outer.iter().chain(&total).any(|v| !v.is_finite()) {
-            let value = outer.iter().chain(&total).copied().find(|v| !v.is_finite()).unwrap_or(f64::NAN);
+        let (total, outer) = (values(&parts[0]), values(&parts[1]));
+        if let Some(&value) = outer.iter().chain(&total).find(|v| !v.is_finite()) {
             return Err(TrainError::Spectrum { layer: k, source: specreg_spectrum::SpectrumError::NonFinite { what: "activations", row: 0, col: 0, value } });
         }
         let n = total.len();

@@ -87,7 +87,8 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         // The epoch's whole order goes up in one upload; each batch is a slice of it.
         let sizes: Vec<usize> = order.batches().iter().map(Vec::len).collect();
         let indices: Vec<i64> = order.batches().iter().flatten().map(|&i| i as i64).collect();
-        let indices = Tensor::<1, Int>::from_data(TensorData::new(indices.clone(), [indices.len()]), &device.clone().inner());
+        let count = indices.len();
+        let indices = Tensor::<1, Int>::from_data(TensorData::new(indices, [count]), &device.clone().inner());
         let mut steps = Vec::with_capacity(sizes.len());
         let mut first = 0;
         for (b, &size) in sizes.iter().enumerate() {
@@ -104,7 +105,7 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
             epoch: epoch + 1,
             loss: epoch_values.losses.iter().sum::<f64>() / sizes.len() as f64,
             penalty: epoch_values.penalties.iter().sum::<f64>() / sizes.len() as f64,
-            train_accuracy: epoch_values.correct as f64 / train_seen(&sizes).max(1) as f64,
+            train_accuracy: epoch_values.correct as f64 / count.max(1) as f64,
             test_accuracy: epoch_values.test_correct as f64 / test.len().max(1) as f64,
             seconds: started.elapsed().as_secs_f64(),
         };
@@ -122,10 +123,6 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         trajectory.extend(trainer.measure_spectra(&train_data, config.epochs, all_layers)?);
     }
     Ok(Trained { model: trainer.evaluated(), history, resumed_epochs, trajectory })
-}
-
-fn train_seen(sizes: &[usize]) -> usize {
-    sizes.iter().sum()
 }
 
 /// An epoch's per-batch values, read back in one transaction.

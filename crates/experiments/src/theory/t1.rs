@@ -44,7 +44,7 @@ pub struct T1Config {
 impl T1Config {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self, profile: &str) -> Result<()> {
-        let bad = |setting: &str, problem: &str| Err(Error::Setting { profile: profile.into(), section: "t1".into(), setting: setting.into(), problem: problem.into() });
+        let bad = |setting: &str, problem: &str| Err(Error::setting(profile, "t1", setting, problem));
         if self.inputs < 2 {
             return bad("inputs", "must be ≥ 2");
         }

@@ -45,7 +45,7 @@ pub struct T2Config {
 impl T2Config {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self, profile: &str) -> Result<()> {
-        let bad = |setting: &str, problem: &str| Err(Error::Setting { profile: profile.into(), section: "t2".into(), setting: setting.into(), problem: problem.into() });
+        let bad = |setting: &str, problem: &str| Err(Error::setting(profile, "t2", setting, problem));
         if self.grid_points < 4 {
             return bad("grid_points", "must be ≥ 4");
         }
