@@ -33,17 +33,11 @@ const BACKENDS: [BackendSpec; 5] = [
     BackendSpec { name: "tch-cuda", description: "burn 0.22 libtorch (tch) on CUDA, f32", gpu: true, device: tch_cuda_device },
 ];
 
-/// A backend and, for `tch-cuda:N`, its GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A backend and, for `tch-cuda:N`, its GPU; the default is flex, the first of [`BACKENDS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Backend {
     spec: usize,
     gpu_index: usize,
-}
-
-impl Default for Backend {
-    fn default() -> Self {
-        Backend { spec: 0, gpu_index: 0 }
-    }
 }
 
 impl FromStr for Backend {

@@ -79,6 +79,6 @@ fn read_csv(path: &Path) -> Result<Array2<f64>> {
         values.extend(row);
     }
     let columns = columns.unwrap_or(0);
-    let rows = if columns == 0 { 0 } else { values.len() / columns };
+    let rows = values.len().checked_div(columns).unwrap_or(0);
     Array2::from_shape_vec((rows, columns), values).map_err(|e| fail(0, e.to_string()))
 }

@@ -169,10 +169,11 @@ fn c3(tables: &BTreeMap<&str, Tables>) -> Claim {
                 let mut compared = Vec::new();
                 for (e, acc) in &van {
                     let eps = f64::from_bits(*e);
-                    if let (Some(va), Some(ra)) = (mean(acc), reg.get(e).and_then(|r| mean(r))) {
-                        if eps > 0.0 && va > 0.01 {
-                            compared.push((eps, ra, va));
-                        }
+                    if let (Some(va), Some(ra)) = (mean(acc), reg.get(e).and_then(|r| mean(r)))
+                        && eps > 0.0
+                        && va > 0.01
+                    {
+                        compared.push((eps, ra, va));
                     }
                 }
                 if compared.is_empty() {

@@ -250,7 +250,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 fn status_line(rows: &RunRows, seconds: f64) -> String {
     let last = rows.training.last();
     let fits: Vec<String> = rows.fits.iter().map(|f| format!("{} α̂ {:.2}", f.layer, f.alpha_hat)).collect();
-    let worst = rows.robustness.iter().filter(|r| r.attack.starts_with("pgd")).map(|r| (r.epsilon, r.accuracy)).last();
+    let worst = rows.robustness.iter().filter(|r| r.attack.starts_with("pgd")).map(|r| (r.epsilon, r.accuracy)).next_back();
     format!(
         "done in {seconds:.0} s: test accuracy {:.4}, {}{}{}",
         last.map_or(f64::NAN, |r| r.test_acc),

@@ -41,10 +41,10 @@ pub fn spectra(key: &RunKey, model: &Model, splits: &[(&str, &Dataset)], eval_ba
             let layer = format!("hidden{}", k + 1);
             specreg_regularizer::check_positive_semidefinite(&eigenvalues).map_err(|source| Error::Measured { layer: layer.clone(), split: split.into(), source })?;
             spectra.extend(spectrum_rows(key, &layer, split, &eigenvalues));
-            if split == "test" {
-                if let Ok(fit) = fit_power_law(&eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len()))) {
-                    fits.push(fit_row(key, &layer, &fit));
-                }
+            if split == "test"
+                && let Ok(fit) = fit_power_law(&eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len())))
+            {
+                fits.push(fit_row(key, &layer, &fit));
             }
         }
     }

@@ -84,11 +84,11 @@ impl Profile {
         self.t1.validate(&self.name)?;
         self.t2.validate(&self.name)?;
         for spec in EXPERIMENTS {
-            if let Kind::Training(training) = &spec.kind {
-                if let Some(settings) = (training.settings)(self) {
-                    settings.validate(&self.name, training.section)?;
-                    crate::plan::check_runs(self, spec, settings)?;
-                }
+            if let Kind::Training(training) = &spec.kind
+                && let Some(settings) = (training.settings)(self)
+            {
+                settings.validate(&self.name, training.section)?;
+                crate::plan::check_runs(self, spec, settings)?;
             }
         }
         Ok(())

@@ -268,10 +268,10 @@ fn finished_with(dir: &ExperimentDir, config: &serde_json::Value, data: &mut Dat
         return Ok(false);
     }
     for skipped in manifest["datasets"].as_array().into_iter().flatten().filter(|d| d["status"].as_str() != Some("ran")) {
-        if let Some(dataset) = skipped["dataset"].as_str().and_then(DatasetId::from_name) {
-            if data.check(dataset)?.is_ok() {
-                return Ok(false);
-            }
+        if let Some(dataset) = skipped["dataset"].as_str().and_then(DatasetId::from_name)
+            && data.check(dataset)?.is_ok()
+        {
+            return Ok(false);
         }
     }
     Ok(true)

@@ -152,10 +152,10 @@ impl TrainingSettings {
         if self.conv_channels.contains(&0) {
             return bad("conv_channels", format!("is {:?}; every channel count must be ≥ 1", self.conv_channels));
         }
-        if let Some(eps) = &self.epsilons {
-            if eps.is_empty() || eps.iter().any(|e| !(0.0..=1.0).contains(e)) {
-                return bad("epsilons", format!("is {eps:?}; must be a non-empty list of values in [0, 1]"));
-            }
+        if let Some(eps) = &self.epsilons
+            && (eps.is_empty() || eps.iter().any(|e| !(0.0..=1.0).contains(e)))
+        {
+            return bad("epsilons", format!("is {eps:?}; must be a non-empty list of values in [0, 1]"));
         }
         if self.pgd_steps == 0 {
             return bad("pgd_steps", "must be ≥ 1".into());

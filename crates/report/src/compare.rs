@@ -170,7 +170,7 @@ pub fn compare_tables(left: &Path, right: &Path, name: &Path, ignore: &[&str], t
         let differ = |row: usize, left: String, right: String| CellDifference { table: name.to_path_buf(), column: column.clone(), row, left, right };
         if x.dtype().is_float() {
             let (x, y) = (x.cast(&DataType::Float64)?, y.cast(&DataType::Float64)?);
-            for (row, (l, r)) in x.f64()?.into_iter().zip(y.f64()?.into_iter()).enumerate() {
+            for (row, (l, r)) in x.f64()?.into_iter().zip(y.f64()?).enumerate() {
                 let (l, r) = (l.unwrap_or(f64::NAN), r.unwrap_or(f64::NAN));
                 if l.is_nan() && r.is_nan() {
                     continue;

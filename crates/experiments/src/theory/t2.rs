@@ -49,7 +49,7 @@ impl T2Config {
         if self.grid_points < 4 {
             return bad("grid_points", "must be ≥ 4");
         }
-        if self.features < 4 || self.features % 2 != 0 {
+        if self.features < 4 || !self.features.is_multiple_of(2) {
             return bad("features", "must be an even number ≥ 4");
         }
         if self.alphas.is_empty() || self.alphas.iter().any(|a| !(a.is_finite() && *a > 0.0)) {
