@@ -5,7 +5,7 @@ and the same PGD-40 attack, timed the same way.
     python3 bench/pytorch_steps.py --serve [--device …] [--threads N]     # driven by `cargo xtask bench`
 
 E1: MLP 784-2000-10, tanh, BatchNorm1d after the tanh, batch 3500, Adam(amsgrad); with the spectral
-penalty on the BatchNorm output (β = 5, α = 1, τ = 10, fixed eigenvectors, PROTOCOL §1.2); CNN: the
+penalty on the BatchNorm output (β = 5, α = 1, τ = 10, fixed eigenvectors, protocol §1.2); CNN: the
 MNIST CNN of E2/E3 (conv 16, conv 32, FC 1000), batch 1000, each block evaluated as conv → maxpool → tanh
 as specreg does (the same function as conv → tanh → maxpool, which `cnn-tanh-first` times). PGD-40: ε = 0.1, step 0.01, uniform random
 start, against the E1 network in evaluation mode, batches of 1,000 MNIST test images.
@@ -170,8 +170,13 @@ class Pgd:
 
 
 def describe(device):
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    return f"PyTorch {torch.__version__} on {name}"
+    """Version, build (CPU kernel level, BLAS) and where it runs: figures from different builds differ."""
+    if device.type == "cuda":
+        where = f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    else:
+        where = f"CPU, {torch.get_num_threads()} threads"
+    blas = "MKL" if torch.backends.mkl.is_available() else "no MKL"
+    return f"PyTorch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels, {blas}) on {where}"
 
 
 def serve(device):

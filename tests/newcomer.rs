@@ -57,13 +57,17 @@ fn a_fresh_data_directory_is_filled_from_the_mirror_and_offline_says_why_nothing
     let empty = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let (data, out_s) = (empty.path().to_str().unwrap(), out.path().to_str().unwrap());
-    // Offline with no data: nothing could train, and the exit says so.
-    let refused = xtask(&["reproduce", "--profile", "smoke", "--only", "E1", "--offline", "--data-dir", data, "--out", out_s]).unwrap_err();
-    assert!(format!("{refused:#}").contains("no training experiment could run"), "{refused:#}");
+    // Offline with no data: nothing could train, the exit status says so, and nothing is written.
+    let code = xtask(&["reproduce", "--profile", "smoke", "--only", "E1", "--offline", "--data-dir", data, "--out", out_s]).unwrap();
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+    for leftover in ["E1", "plan.json", "SUMMARY.md"] {
+        assert!(!out.path().join(leftover).exists(), "{leftover} written although nothing ran");
+    }
 
     // With a mirror (a directory laid out like a data directory, over HTTP): fetched, verified, run.
     let mirror = serve(data_dir());
-    xtask(&["reproduce", "--profile", "smoke", "--only", "E1", "--data-dir", data, "--out", out_s, "--mirror", &mirror]).unwrap();
+    let code = xtask(&["reproduce", "--profile", "smoke", "--only", "E1", "--data-dir", data, "--out", out_s, "--mirror", &mirror]).unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
     for file in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
         let fetched = std::fs::read(empty.path().join("mnist").join(file)).unwrap();
         assert_eq!(fetched, std::fs::read(data_dir().join("mnist").join(file)).unwrap(), "{file}");
@@ -84,7 +88,19 @@ fn a_missing_file_is_named_as_missing_not_as_a_checksum_failure() {
         std::fs::copy(data_dir().join("mnist").join(file), mnist.join(file)).unwrap();
     }
     let out = tempfile::tempdir().unwrap();
-    let err = xtask(&["reproduce", "--profile", "smoke", "--only", "E1", "--offline", "--data-dir", data.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]).unwrap_err();
+    let err = xtask(&[
+        "reproduce",
+        "--profile",
+        "smoke",
+        "--only",
+        "E1",
+        "--offline",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ])
+    .unwrap_err();
     let message = format!("{err:#}");
     assert!(message.contains("missing t10k-labels-idx1-ubyte.gz") && !message.contains("checksum"), "{message}");
 }
@@ -94,15 +110,18 @@ fn a_bad_setting_in_a_late_section_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     for (section, setting, value, needle) in [
-        ("s3", "learning_rate", serde_json::json!(0.0), "section s3: learning_rate: is 0; must be finite and > 0"),
-        ("e2_mlp", "test_examples", serde_json::json!(0), "section e2_mlp: test_examples: must be ≥ 1"),
+        ("s3", "learning_rate", serde_json::json!(0.0), "section `s3`: learning_rate: is 0; must be finite and > 0"),
+        ("e2_mlp", "test_examples", serde_json::json!(0), "section `e2_mlp`: test_examples: must be ≥ 1"),
         ("e3_cnn", "batch_size", serde_json::json!(200), "batch size 200 is below the width 225"),
+        ("e1", "batch_size", serde_json::json!("100"), "section `e1`: batch_size: invalid type: string \"100\", expected usize"),
     ] {
         let mut profile = smoke();
         profile[section][setting] = value;
         let path = write_profile(dir.path(), "bad.json", &profile);
         let err = xtask(&["reproduce", "--profile", &path, "--out", out.to_str().unwrap(), "--offline"]).unwrap_err();
-        assert!(format!("{err:#}").contains(needle), "{section}.{setting}: {err:#}");
+        let message = xtask::message(&err);
+        assert!(message.contains(needle) && message.contains("bad.json"), "{section}.{setting}: {message}");
+        assert_eq!(xtask::exit_status(&err), 2, "a bad setting is bad usage");
         assert!(!out.exists(), "nothing was written for an invalid profile");
     }
 }
@@ -113,7 +132,8 @@ fn out_on_a_regular_file_is_refused_by_name() {
     let file = dir.path().join("results");
     std::fs::write(&file, b"not a directory").unwrap();
     let err = xtask(&["reproduce", "--profile", "smoke", "--only", "T2", "--out", file.to_str().unwrap()]).unwrap_err();
-    assert!(format!("{err:#}").contains(&format!("--out {} is not a directory", file.display())), "{err:#}");
+    assert!(format!("{err:#}").contains(&format!("--out {} exists and is not a directory", file.display())), "{err:#}");
+    assert_eq!(xtask::exit_status(&err), 2);
 }
 
 #[test]
@@ -128,7 +148,8 @@ fn a_diverging_run_is_reported_as_failed_and_the_others_go_on() {
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::write(&stale, b"{half").unwrap();
     let data = data_dir();
-    xtask(&["reproduce", "--profile", &path, "--only", "E1,S1", "--out", out.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]).unwrap();
+    let code = xtask(&["reproduce", "--profile", &path, "--only", "E1,S1", "--out", out.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]).unwrap();
+    assert_eq!(code, std::process::ExitCode::FAILURE, "failed runs make the exit status 1");
     assert!(!stale.exists(), "stale temporary files are removed");
     let failure: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("E1/runs/mnist/Vanilla-b0-s0.failed.json")).unwrap()).unwrap();
     let error = failure["error"].as_str().unwrap();
@@ -136,7 +157,7 @@ fn a_diverging_run_is_reported_as_failed_and_the_others_go_on() {
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("E1/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["failed_runs"].as_array().unwrap().len(), 2, "{manifest}");
     // S1 (sane settings) went on and finished.
-    assert_eq!(specreg_report::tables::read_training(&out.join("S1/tables/training.parquet")).unwrap().len(), 4);
+    assert_eq!(specreg_report::tables::read::<specreg_report::tables::TrainingRow>(&out.join("S1/tables/training.parquet")).unwrap().len(), 4);
     let summary = std::fs::read_to_string(out.join("SUMMARY.md")).unwrap();
     assert!(summary.contains("2 runs FAILED (diverged"), "{summary}");
     // A rerun does not retry what would diverge again.

@@ -20,7 +20,8 @@ fn the_spectrum_command_reads_a_trained_layer_and_agrees_with_the_library() {
     let out = tempfile::tempdir().unwrap();
     let npy = out.path().join("hidden1.npy");
     specreg_analyze::write_npy(&npy, &layer).unwrap();
-    let code = xtask::run(["xtask", "spectrum", "--input", npy.to_str().unwrap(), "--ranks", "11-60", "--out", out.path().join("result").to_str().unwrap()]).unwrap();
+    let code =
+        xtask::run(["xtask", "spectrum", "--input", npy.to_str().unwrap(), "--ranks", "11-60", "--out", out.path().join("result").to_str().unwrap()]).unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let table = specreg_report::tables::read_table(&out.path().join("result/fit.parquet")).unwrap();
     let alpha = table.column("alpha_hat").unwrap().f64().unwrap().get(0).unwrap();

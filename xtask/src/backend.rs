@@ -80,6 +80,11 @@ impl Backend {
         Ok(specreg_experiments::Backend { id: self.id().to_string(), description: self.describe(), device, site: self.site() })
     }
 
+    /// Where the benchmarks run our side, with the device started (see [`Backend::device`]).
+    pub fn target(self) -> Result<specreg_bench::Target> {
+        Ok(specreg_bench::Target { device: self.device()?, description: self.describe(), site: self.site(), torch_device: self.torch_device() })
+    }
+
     /// The short name that is part of every run's identity (`flex`, `vulkan`, `tch-cuda`, …; the
     /// same numbers come out of any GPU of one backend, so the index is not part of it).
     pub fn id(self) -> &'static str {
@@ -120,7 +125,7 @@ fn probe(device: Device, backend: Backend) -> Result<Device> {
     std::panic::set_hook(previous);
     let messages = messages.lock().unwrap_or_else(|e| e.into_inner()).join("; ");
     match outcome {
-        Ok(sum) if sum == 4.0 => Ok(device),
+        Ok(4.0) => Ok(device),
         Ok(sum) => bail!("the {} backend computed 1+1+1+1 = {sum}; not using it", backend.id()),
         Err(_) => bail!("the {} backend could not start a device ({}): {messages}", backend.id(), backend.describe()),
     }

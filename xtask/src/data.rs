@@ -55,7 +55,10 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
 
 fn verify(data_dir: &std::path::Path) -> Result<ExitCode> {
     if !data_dir.is_dir() {
-        bail!("data directory {} does not exist (set --data-dir or SPECREG_DATA_DIR, or fetch a dataset into it with `cargo xtask data fetch mnist`)", data_dir.display());
+        bail!(
+            "data directory {} does not exist (set --data-dir or SPECREG_DATA_DIR, or fetch a dataset into it with `cargo xtask data fetch mnist`)",
+            data_dir.display()
+        );
     }
     println!("data directory: {}", data_dir.display());
     let mut all_ok = true;
@@ -111,10 +114,7 @@ struct Bar(std::cell::RefCell<Option<ProgressBar>>);
 impl Progress for Bar {
     fn start(&self, file: &str, total: u64, done: u64) {
         let bar = ProgressBar::new(total).with_position(done).with_message(file.to_string());
-        bar.set_style(
-            ProgressStyle::with_template("{msg:32} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} eta {eta}")
-                .expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{msg:32} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} eta {eta}").expect("valid template"));
         *self.0.borrow_mut() = Some(bar);
     }
     fn advance(&self, bytes: u64) {
@@ -151,7 +151,11 @@ pub fn ensure_datasets(needed: &[DatasetId], data_dir: &std::path::Path, mirror:
             continue;
         }
         if offline {
-            println!("warning: {dataset} is not under {} and --offline forbids fetching it: its experiments are skipped. {}", data_dir.display(), dataset.fetch_hint());
+            println!(
+                "{dataset} is not under {} and --offline forbids fetching it: its experiments will not run (exit status 1). {}",
+                data_dir.display(),
+                dataset.fetch_hint()
+            );
             continue;
         }
         println!("{dataset} is not under {}: fetching it{}", data_dir.display(), mirror.map_or(String::new(), |m| format!(" from {m}")));
@@ -162,7 +166,7 @@ pub fn ensure_datasets(needed: &[DatasetId], data_dir: &std::path::Path, mirror:
                 }
                 usable.push(dataset);
             }
-            Err(e) => println!("warning: {dataset} could not be fetched ({e}): its experiments are skipped. {}", dataset.fetch_hint()),
+            Err(e) => println!("{dataset} could not be fetched ({e}): its experiments will not run (exit status 1). {}", dataset.fetch_hint()),
         }
     }
     Ok(usable)

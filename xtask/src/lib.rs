@@ -3,7 +3,7 @@
 //!
 //! Commands:
 //! - `data verify` / `data fetch`: check and obtain datasets.
-//! - `reproduce`: run the experiments of PROTOCOL.md into `results/` (tables, figures, SUMMARY.md).
+//! - `reproduce`: run the experiments of docs/protocol.md into `results/` (tables, figures, SUMMARY.md).
 //! - `figures`: redraw every figure from the tables, without recomputing.
 //! - `compare`: the tables of two results directories, cell by cell.
 //! - `spectrum`: the spectrum of anyone's data matrix (`specreg-analyze`).
@@ -14,10 +14,8 @@ use clap::{Parser, Subcommand};
 
 mod backend;
 mod bench;
-mod bench_train;
 mod data;
 mod libtorch;
-mod reference;
 mod reproduce;
 mod spectrum;
 
@@ -46,6 +44,45 @@ enum Command {
     Spectrum(spectrum::SpectrumArgs),
     /// Make a Python venv with PyTorch and link its libtorch as .libtorch, for `cargo xtask-tch`.
     SetupLibtorch(libtorch::SetupArgs),
+}
+
+/// A request that cannot be carried out as asked (bad settings, flags or paths): exit status 2.
+#[derive(Debug)]
+pub struct Usage(anyhow::Error);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", message(&self.0))
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Marks `error` as bad usage (exit status 2).
+pub fn usage(error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Usage(error.into()))
+}
+
+/// The exit status for an error: 2 for bad usage or settings (a [`Usage`] error, or an experiments
+/// error about a profile or a name), 1 otherwise.
+pub fn exit_status(error: &anyhow::Error) -> u8 {
+    let usage = error.chain().any(|e| e.is::<Usage>() || e.downcast_ref::<specreg_experiments::Error>().is_some_and(specreg_experiments::Error::is_usage));
+    if usage { 2 } else { 1 }
+}
+
+/// An error and its causes on one line, each cause once (an OS error is not repeated when its
+/// wrapper already quotes it).
+pub fn message(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for part in error.chain().map(|e| e.to_string()) {
+        if !text.ends_with(&part) && !text.contains(&format!("{part}: ")) {
+            if !text.is_empty() {
+                text += ": ";
+            }
+            text += &part;
+        }
+    }
+    text
 }
 
 /// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process

@@ -33,7 +33,10 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode> {
     }
     println!("installing torch=={} (about 3 GB with its CUDA libraries; it runs on the CPU too)", args.torch);
     run(Command::new(&python).args(["-m", "pip", "install", "--disable-pip-version-check", &format!("torch=={}", args.torch)]), "pip install torch")?;
-    let output = Command::new(&python).args(["-c", "import os, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__)"]).output().context("running the environment's python")?;
+    let output = Command::new(&python)
+        .args(["-c", "import os, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__)"])
+        .output()
+        .context("running the environment's python")?;
     if !output.status.success() {
         bail!("torch does not import in {}: {}", venv.display(), String::from_utf8_lossy(&output.stderr));
     }

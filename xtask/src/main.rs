@@ -12,8 +12,8 @@ fn main() -> std::process::ExitCode {
         Err(e) => match e.downcast_ref::<clap::Error>() {
             Some(clap_error) => clap_error.exit(),
             None => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::FAILURE
+                eprintln!("error: {}", xtask::message(&e));
+                std::process::ExitCode::from(xtask::exit_status(&e))
             }
         },
     }

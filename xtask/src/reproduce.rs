@@ -1,20 +1,29 @@
 //! `cargo xtask reproduce`, `figures` and `compare`: argument parsing around `specreg-experiments`.
+//!
+//! Exit status (README): 0 when everything asked for was produced; 1 when runs failed or diverged,
+//! data was missing or collected runs were missing (and for errors while running); 2 for bad usage
+//! or settings (a profile, a setting, an experiment name, a flag), refused before anything runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use clap::Args;
-use specreg_experiments::{DataSets, Environment, ExperimentStatus, Mode, Profile, Shard};
+use specreg_experiments::{Calibration, DataSets, Environment, MIN_LOCK_TIMEOUT, Mode, OutDir, Processor, Profile, Registry, Shard};
 
 use crate::backend::BackendArg;
 use crate::data::DataDirArg;
+use crate::usage;
+
+/// The `--only` help, from the experiment table.
+fn only_help() -> String {
+    format!("Comma-separated experiment ids: {} [default: every experiment the profile configures]", Registry::standard().ids().join(", "))
+}
 
 #[derive(Args)]
 pub struct ReproduceArgs {
-    /// Comma-separated experiment ids (E1, E2-MLP, E2-CNN, E3-MLP, E3-CNN, S1, S2, S3, T1, T2) [default: all]
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help = only_help())]
     only: Vec<String>,
     /// smoke, quick or paper (profiles/NAME.json), or the path of a profile file.
     #[arg(long, default_value = "paper")]
@@ -37,8 +46,8 @@ pub struct ReproduceArgs {
     /// With --plan: also write the plan as JSON here.
     #[arg(long, requires = "plan")]
     json: Option<PathBuf>,
-    /// A `cargo xtask bench train --json` file to calibrate the plan's costs (epoch times already
-    /// measured under --out on this backend take precedence).
+    /// A `cargo xtask bench train --json` file: throughputs for the jobs this machine has not measured
+    /// yet (runs finished under --out on this backend and processor are always used first).
     #[arg(long)]
     calibration: Option<PathBuf>,
     /// Run only slice K of N (1-based) of the runs, cost-balanced: run files, checkpoints and models,
@@ -48,11 +57,11 @@ pub struct ReproduceArgs {
     /// Build tables, figures, manifests and SUMMARY.md from the run files present; list the missing runs.
     #[arg(long)]
     collect: bool,
-    /// Take over a run's lock when its holder has shown no heartbeat for this many seconds (a holder
-    /// on this host that has exited is taken over at once).
-    #[arg(long, default_value_t = 600)]
+    /// Take over a run's lock when its holder has shown no heartbeat for this many seconds (at least
+    /// 10; a holder on this host that has exited is taken over at once).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(MIN_LOCK_TIMEOUT.as_secs()..))]
     lock_timeout: u64,
-    /// Never download: a missing dataset's experiments are skipped (with a warning).
+    /// Never download: a missing dataset's experiments do not run (exit status 1).
     #[arg(long)]
     offline: bool,
     /// Fetch missing datasets from a mirror laid out like a data directory (URL/<dataset>/<file>)
@@ -62,21 +71,30 @@ pub struct ReproduceArgs {
 }
 
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
-    let profile = Profile::load(&args.profile)?;
-    let selected = specreg_experiments::select(&args.only)?;
+    let registry = Registry::standard();
+    let profile = registry.load_profile(&args.profile).map_err(usage)?;
+    let selected = registry.select(&args.only, &profile).map_err(usage)?;
+    let out = OutDir::new(&args.out);
+    let processor = Processor::this_machine();
+    let backend = args.backend.backend;
+    let calibration = match &args.calibration {
+        Some(path) => Calibration::from_bench(path).map_err(usage)?,
+        None => Calibration::default(),
+    }
+    .with_measured(&out, backend.id(), &processor.speed_key());
+    let plan = specreg_experiments::summarize(&registry, &profile, &selected, backend.id(), (&processor.speed_key(), &processor.describe()), &calibration);
     if args.plan {
-        let plan = specreg_experiments::summarize(&profile, &selected, args.backend.backend.id(), &args.out, args.calibration.as_deref());
         print!("{plan}");
         if let Some(path) = &args.json {
-            specreg_report::write_file_atomically(path, serde_json::to_string_pretty(&plan)?)?;
+            plan.write(path)?;
             println!("written: {}", path.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
     let mode = match (&args.shard, args.collect) {
-        (Some(text), _) => Mode::Shard(Shard::parse(text).map_err(|e| anyhow!(e))?),
+        (Some(text), _) => Mode::Shard(Shard::parse(text).map_err(|e| usage(anyhow!(e)))?),
         (None, true) => Mode::Collect,
-        (None, false) => match Shard::from_slurm(|name| std::env::var(name).ok()).map_err(|e| anyhow!(e))? {
+        (None, false) => match Shard::from_slurm(|name| std::env::var(name).ok()).map_err(|e| usage(anyhow!(e)))? {
             Some(shard) => {
                 println!("shard {}/{} from the Slurm array's environment", shard.index, shard.count);
                 Mode::Shard(shard)
@@ -85,60 +103,61 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         },
     };
     if args.out.exists() && !args.out.is_dir() {
-        bail!("--out {} is not a directory", args.out.display());
+        return Err(usage(anyhow!("--out {} exists and is not a directory", args.out.display())));
     }
     // A backend this build lacks, or a GPU that cannot start, is refused before any work; collecting
     // trains nothing and starts no device.
-    let backend = args.backend.backend.start(mode != Mode::Collect)?;
+    let backend_started = backend.start(mode != Mode::Collect)?;
     let data_dir = args.data.resolve();
     if mode != Mode::Collect {
-        print_plan(&profile, &selected, &args)?;
-        let needed = specreg_experiments::needed_datasets(&profile, &selected);
-        crate::data::ensure_datasets(&needed, &data_dir, args.mirror.as_deref(), args.offline)?;
+        print!("{plan}");
+        print_roads(&registry, &profile, &args, &calibration, &plan)?;
+        crate::data::ensure_datasets(&registry.needed_datasets(&profile, &selected), &data_dir, args.mirror.as_deref(), args.offline)?;
     }
-    println!("reproduce: profile {} ({}), output {}, data {}, backend {}", profile.name, profile.description, args.out.display(), data_dir.display(), backend.description);
+    println!(
+        "reproduce: profile {} ({}), output {}, data {}, backend {}",
+        profile.name,
+        profile.path.display(),
+        args.out.display(),
+        data_dir.display(),
+        backend_started.description
+    );
     let removed = specreg_files::remove_stale_temporaries(&args.out)?;
     if !removed.is_empty() {
         println!("removed {} temporary files left by processes that stopped", removed.len());
     }
-    let env = Environment { out: args.out, backend, lock_timeout: Duration::from_secs(args.lock_timeout), calibration: args.calibration };
-    let statuses = specreg_experiments::reproduce(&profile, &selected, &env, &mut DataSets::new(&data_dir, args.allow_unverified), mode)?;
-    // Nothing asked for could run: every training experiment lacked its data (and no theory experiment
-    // was asked for on its own).
-    let training: Vec<bool> = statuses
-        .iter()
-        .filter(|(id, _)| specreg_experiments::find_experiment(id).is_ok_and(|s| s.is_training()))
-        .filter_map(|(_, status)| match status {
-            ExperimentStatus::Written { ran, .. } => Some(*ran),
-            _ => None,
-        })
-        .collect();
-    if !training.is_empty() && !training.contains(&true) {
-        bail!(
-            "no training experiment could run: their datasets are missing from {} (see the warnings above; `cargo xtask data fetch mnist`, or --mirror/SPECREG_MIRROR)",
-            data_dir.display()
-        );
+    let env = Environment { out, backend: backend_started, lock_timeout: Duration::from_secs(args.lock_timeout), calibration, processor };
+    let report = specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut DataSets::new(&data_dir, args.allow_unverified), mode)?;
+    let shortfalls = report.shortfalls();
+    for line in &shortfalls {
+        eprintln!("not produced: {line}");
     }
-    Ok(ExitCode::SUCCESS)
+    if !shortfalls.is_empty() {
+        eprintln!("reproduce: exit status 1 (what was asked for was not all produced; see above)");
+    }
+    Ok(report.exit_code())
 }
 
-/// The screen a user sees before days of work: what will run, how long it should take here, and the
-/// faster roads.
-fn print_plan(profile: &Profile, selected: &[&'static specreg_experiments::ExperimentSpec], args: &ReproduceArgs) -> Result<()> {
+/// The faster roads a user can take instead of waiting.
+fn print_roads(registry: &Registry, profile: &Profile, args: &ReproduceArgs, calibration: &Calibration, plan: &specreg_experiments::PlanSummary) -> Result<()> {
     let backend = args.backend.backend;
-    let plan = specreg_experiments::summarize(profile, selected, backend.id(), &args.out, args.calibration.as_deref());
-    print!("{plan}");
     let mut roads = Vec::new();
     if profile.name == "paper" {
-        let quick = Profile::load("quick")?;
-        let estimate = specreg_experiments::summarize(&quick, &specreg_experiments::EXPERIMENTS.iter().collect::<Vec<_>>(), backend.id(), &args.out, args.calibration.as_deref());
+        let quick = registry.load_profile("quick")?;
+        let selected = registry.select(&[], &quick)?;
+        let processor = Processor::this_machine();
+        let estimate = specreg_experiments::summarize(registry, &quick, &selected, backend.id(), (&processor.speed_key(), &processor.describe()), calibration);
         roads.push(format!("`--profile quick` ({} here)", specreg_experiments::duration(estimate.total_seconds)));
     }
     if backend.id() == "flex" {
         roads.push("a GPU: `cargo xtask-gpu reproduce --backend vulkan` (about 30x faster per step on an H200)".into());
     }
     if plan.total_jobs > 1 {
-        roads.push(format!("a cluster: `--shard K/N` per worker, or the Slurm array in cluster/slurm/ ({} on 16 workers)", specreg_experiments::duration(plan.wall_seconds.iter().find(|(w, _)| *w == 16).map_or(f64::NAN, |w| w.1))));
+        let sixteen = plan.wall_seconds.iter().find(|(w, _)| *w == 16).map_or(f64::NAN, |w| w.1);
+        roads.push(format!(
+            "a cluster: `--shard K/N` per worker, or the Slurm array in cluster/slurm/ ({} on 16 workers)",
+            specreg_experiments::duration(sixteen)
+        ));
     }
     if !roads.is_empty() {
         println!("Faster roads: {}.", roads.join("; "));
@@ -156,8 +175,8 @@ pub struct FiguresArgs {
 
 /// Redraws every figure (and SUMMARY.md) from the tables, without recomputing anything.
 pub fn figures(args: FiguresArgs) -> Result<ExitCode> {
-    if specreg_experiments::redraw(&args.results)?.is_empty() {
-        bail!("no finished experiment under {}; run `cargo xtask reproduce` first", args.results.display());
+    if specreg_experiments::redraw(&Registry::standard(), &OutDir::new(&args.results))?.is_empty() {
+        return Err(usage(anyhow!("no finished experiment under {}; run `cargo xtask reproduce` first", args.results.display())));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -179,11 +198,15 @@ pub struct CompareArgs {
     ulps: u64,
 }
 
-/// Compares every table under two results directories; exit status 1 when they differ.
+/// Compares every table under two results directories; exit status 1 when they differ, 2 when
+/// neither holds a table.
 pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     let ignore: Vec<&str> = args.ignore.iter().map(String::as_str).collect();
     let tolerance = specreg_report::Tolerance { absolute: args.tolerance, ulps: args.ulps };
     let comparison = specreg_report::compare_results(&args.left, &args.right, &ignore, tolerance)?;
+    if comparison.tables.is_empty() && comparison.structural.is_empty() {
+        return Err(usage(anyhow!("no tables (<experiment>/tables/*.parquet) under {} or {}: nothing to compare", args.left.display(), args.right.display())));
+    }
     print!("{comparison}");
     Ok(if comparison.equal() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

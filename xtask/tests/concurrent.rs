@@ -93,7 +93,13 @@ fn a_killed_holder_is_taken_over_and_its_run_resumes_from_the_checkpoint() {
     let checkpoints = shared.path().join("E1/checkpoints/mnist");
     let started = Instant::now();
     loop {
-        let epochs: Vec<String> = std::fs::read_dir(&checkpoints).into_iter().flatten().flatten().flat_map(|run| std::fs::read_dir(run.path()).into_iter().flatten().flatten()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let epochs: Vec<String> = std::fs::read_dir(&checkpoints)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|run| std::fs::read_dir(run.path()).into_iter().flatten().flatten())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         if epochs.iter().any(|e| e == "epoch-0002") {
             break;
         }

@@ -7,7 +7,10 @@ use ndarray::Array2;
 use polars::prelude::*;
 use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
 use specreg_report::tables::write_table;
-use specreg_spectrum::{PowerLawFit, RankRange, cross_validated_spectrum, eigvalsh, fit_power_law, participation_ratio, smoothness_threshold};
+use specreg_spectrum::{
+    AlphaFit, FitMethod, RankRange, Resampling, cross_validated_spectrum, eigvalsh, fit_alpha, interval_over_examples, interval_over_ranks,
+    participation_ratio, smoothness_threshold,
+};
 
 use crate::error::{AnalyzeError, Result};
 use crate::read::read_matrix;
@@ -20,13 +23,42 @@ pub struct Request {
     /// A second repeat of the same stimuli: the spectrum is then cross-validated (Stringer et al.
     /// 2019), the covariance of the stimulus-driven part only.
     pub repeat: Option<PathBuf>,
-    /// Ranks fitted (1-based, inclusive); `None`: PROTOCOL §1.7's 11–500, or to N/2.
+    /// Ranks fitted (1-based, inclusive); `None`: protocol §1.7's 11–500, or to N/2.
     pub ranks: Option<RankRange>,
     /// The stimulus dimension d, for Stringer's smoothness threshold α_c = 1 + 2/d.
     pub input_dim: Option<usize>,
     /// Output directory: `spectrum.parquet`, `fit.parquet`, `spectrum.png`.
     pub out: PathBuf,
+    /// How α is estimated.
+    pub method: FitMethod,
+    /// A 95 % interval by resampling ranks or examples (`None`: no interval).
+    pub interval: Option<Resampling>,
+    /// Resamples of the interval.
+    pub resamples: usize,
+    /// Replace the results of an earlier analysis in `out` (else they are refused).
+    pub overwrite: bool,
 }
+
+impl Request {
+    /// The analysis of `input` into `out` with the protocol's least-squares fit and a 1,000-resample
+    /// interval over ranks.
+    pub fn new(input: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Request {
+        Request {
+            input: input.into(),
+            repeat: None,
+            ranks: None,
+            input_dim: None,
+            out: out.into(),
+            method: FitMethod::LeastSquares,
+            interval: Some(Resampling::Ranks),
+            resamples: 1000,
+            overwrite: false,
+        }
+    }
+}
+
+/// The files an analysis writes into its output directory.
+pub const OUTPUTS: [&str; 3] = ["spectrum.parquet", "fit.parquet", "spectrum.png"];
 
 /// What an analysis found.
 #[derive(Debug, Clone)]
@@ -39,8 +71,8 @@ pub struct Analysis {
     pub cross_validated: bool,
     /// Eigenvalues, decreasing (cross-validated ones can be negative at the tail).
     pub eigenvalues: Vec<f64>,
-    /// The power-law fit, or why none could be made.
-    pub fit: std::result::Result<PowerLawFit, String>,
+    /// The power-law fit (with its interval when asked for), or why none could be made.
+    pub fit: std::result::Result<AlphaFit, String>,
     /// (Σλ)² / Σλ² over the positive eigenvalues.
     pub participation_ratio: f64,
     /// α_c = 1 + 2/d, when d was given.
@@ -52,10 +84,25 @@ pub struct Analysis {
 impl std::fmt::Display for Analysis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = if self.cross_validated { "cross-validated spectrum" } else { "spectrum" };
+        write!(f, "{kind} of {} × {}: ", self.rows, self.columns)?;
         match &self.fit {
-            Ok(fit) => write!(f, "{kind} of {} × {}: α̂ = {:.3} over ranks {}–{} (R² {:.3}), participation ratio {:.1}", self.rows, self.columns, fit.alpha, fit.range.min, fit.range.max, fit.r2, self.participation_ratio)?,
-            Err(e) => write!(f, "{kind} of {} × {}: no power-law fit ({e}), participation ratio {:.1}", self.rows, self.columns, self.participation_ratio)?,
+            Ok(fit) => {
+                write!(f, "α̂ = {:.3}", fit.alpha)?;
+                if let Some(i) = &fit.interval {
+                    write!(f, " (95% interval {:.3}–{:.3}, {} resamples of {})", i.low, i.high, i.resamples, i.over.name())?;
+                }
+                write!(f, " over ranks {}–{} ({}", fit.range.min, fit.range.max, fit.method.name())?;
+                if let Some(r2) = fit.r2 {
+                    write!(f, ", R² {r2:.3}")?;
+                }
+                if let Some(ks) = fit.ks {
+                    write!(f, ", KS distance {ks:.3}")?;
+                }
+                write!(f, ")")?;
+            }
+            Err(e) => write!(f, "no power-law fit ({e})")?,
         }
+        write!(f, ", participation ratio {:.1}", self.participation_ratio)?;
         if let Some(critical) = self.smoothness_threshold {
             let side = match &self.fit {
                 Ok(fit) if fit.alpha > critical => "above: smooth",
@@ -68,8 +115,20 @@ impl std::fmt::Display for Analysis {
     }
 }
 
-/// Runs `request` (see [`Request`]).
+/// Runs `request` (see [`Request`]). Refused before anything is written: an output that is not a
+/// directory or already holds results (unless `overwrite`), ranks beyond the spectrum, data that do
+/// not vary.
 pub fn analyze(request: &Request) -> Result<Analysis> {
+    let out = &request.out;
+    let refuse = |problem: String| Err(AnalyzeError::Format { path: out.clone(), problem });
+    if out.exists() && !out.is_dir() {
+        return refuse("exists and is not a directory (--out names the directory the results go into)".into());
+    }
+    if !request.overwrite
+        && let Some(earlier) = OUTPUTS.iter().find(|f| out.join(f).exists())
+    {
+        return refuse(format!("already holds the results of an analysis ({earlier}); choose another --out, or pass --force to replace them"));
+    }
     let data = read_matrix(&request.input)?;
     let eigenvalues = match &request.repeat {
         Some(path) => {
@@ -82,13 +141,35 @@ pub fn analyze(request: &Request) -> Result<Analysis> {
         None => eigvalsh(specreg_spectrum::covariance(data.view())?.view())?.to_vec(),
     };
     let (rows, columns) = data.dim();
-    let range = request.ranks.unwrap_or_else(|| RankRange::protocol(columns.min(rows)));
+    if let Some(r) = request.ranks
+        && r.max > eigenvalues.len()
+    {
+        return Err(AnalyzeError::Format {
+            path: request.input.clone(),
+            problem: format!("ranks {}–{} go beyond its {} eigenvalues", r.min, r.max, eigenvalues.len()),
+        });
+    }
     let positive: Vec<f64> = eigenvalues.iter().copied().filter(|&v| v > 0.0).collect();
+    if positive.is_empty() {
+        return Err(AnalyzeError::Format {
+            path: request.input.clone(),
+            problem: "the data do not vary: every eigenvalue of their covariance is 0 (a constant matrix has no spectrum)".into(),
+        });
+    }
+    let range = request.ranks.unwrap_or_else(|| RankRange::protocol(columns.min(rows)));
+    let fit = fit_alpha(&eigenvalues, range, request.method).and_then(|mut fit| {
+        fit.interval = match request.interval {
+            None => None,
+            Some(Resampling::Ranks) => Some(interval_over_ranks(&eigenvalues, &fit, request.resamples, 0)?),
+            Some(Resampling::Examples) => Some(interval_over_examples(data.view(), true, range, request.method, request.resamples, 0)?),
+        };
+        Ok(fit)
+    });
     let analysis = Analysis {
         rows,
         columns,
         cross_validated: request.repeat.is_some(),
-        fit: fit_power_law(&eigenvalues, range).map_err(|e| e.to_string()),
+        fit: fit.map_err(|e| e.to_string()),
         participation_ratio: participation_ratio(&positive),
         smoothness_threshold: request.input_dim.map(smoothness_threshold),
         eigenvalues,
@@ -110,9 +191,15 @@ fn write(request: &Request, mut analysis: Analysis) -> Result<Analysis> {
     let spectrum_path = out.join("spectrum.parquet");
     write_table(&mut spectrum, &spectrum_path)?;
     let fit = analysis.fit.as_ref().ok();
+    let interval = fit.and_then(|f| f.interval);
     let mut fit_table = DataFrame::new(vec![
+        Column::new("method".into(), vec![fit.map_or("", |f| f.method.name())]),
         Column::new("alpha_hat".into(), vec![fit.map_or(f64::NAN, |f| f.alpha)]),
-        Column::new("r2".into(), vec![fit.map_or(f64::NAN, |f| f.r2)]),
+        Column::new("alpha_low".into(), vec![interval.map_or(f64::NAN, |i| i.low)]),
+        Column::new("alpha_high".into(), vec![interval.map_or(f64::NAN, |i| i.high)]),
+        Column::new("interval_over".into(), vec![interval.map_or("", |i| i.over.name())]),
+        Column::new("r2".into(), vec![fit.and_then(|f| f.r2).unwrap_or(f64::NAN)]),
+        Column::new("ks".into(), vec![fit.and_then(|f| f.ks).unwrap_or(f64::NAN)]),
         Column::new("rank_min".into(), vec![fit.map_or(0, |f| f.range.min as u32)]),
         Column::new("rank_max".into(), vec![fit.map_or(0, |f| f.range.max as u32)]),
         Column::new("participation_ratio".into(), vec![analysis.participation_ratio]),
@@ -129,10 +216,14 @@ fn write(request: &Request, mut analysis: Analysis) -> Result<Analysis> {
     let power = |alpha: f64, at_one: f64| vec![(1.0, at_one), (n, at_one * n.powf(-alpha))];
     let title = request.input.file_name().map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
     let mut panel = Panel::log_log(&title, "rank n", "normalised variance λ_n / Σλ").with(Series::line("spectrum", variant_color(0), points));
-    if let Some(fit) = fit {
+    if let Some(fit) = fit.filter(|f| f.intercept.is_finite()) {
         let (lo, hi) = (fit.range.min as f64, fit.range.max as f64);
         let at = |r: f64| (fit.intercept - fit.alpha * r.ln()).exp() / total;
-        panel = panel.with(Series::line(format!("fit: α = {:.2} (ranks {}–{})", fit.alpha, fit.range.min, fit.range.max), variant_color(1), vec![(lo, at(lo)), (hi, at(hi))]));
+        panel = panel.with(Series::line(
+            format!("fit: α = {:.2} (ranks {}–{})", fit.alpha, fit.range.min, fit.range.max),
+            variant_color(1),
+            vec![(lo, at(lo)), (hi, at(hi))],
+        ));
     }
     panel = panel.with(Series::line("1/n", variant_color(3), power(1.0, first)).dashed());
     if let Some(critical) = analysis.smoothness_threshold {

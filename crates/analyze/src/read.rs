@@ -18,24 +18,74 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>> {
         _ => return Err(AnalyzeError::Format { path: path.into(), problem: "unknown extension: expected .npy, .parquet or .csv".into() }),
     };
     if matrix.nrows() < 2 || matrix.ncols() < 2 {
-        return Err(AnalyzeError::Format { path: path.into(), problem: format!("{} × {}: a spectrum needs at least 2 rows and 2 columns", matrix.nrows(), matrix.ncols()) });
+        return Err(AnalyzeError::Format {
+            path: path.into(),
+            problem: format!("{} × {}: a spectrum needs at least 2 rows and 2 columns", matrix.nrows(), matrix.ncols()),
+        });
     }
     if let Some((k, v)) = matrix.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(AnalyzeError::Format { path: path.into(), problem: format!("non-finite value {v} at row {}, column {}", k / matrix.ncols() + 1, k % matrix.ncols() + 1) });
+        return Err(AnalyzeError::Format {
+            path: path.into(),
+            problem: format!("non-finite value {v} at row {}, column {}", k / matrix.ncols() + 1, k % matrix.ncols() + 1),
+        });
     }
     Ok(matrix)
 }
 
-/// A 2-D `.npy` array of f64 or f32.
+/// A 2-D `.npy` array of f64 or f32 (either byte order, C or Fortran order). The header is read here,
+/// so that a wrong shape, a wrong type or a truncated file is named as such.
 fn read_npy(path: &Path) -> Result<Array2<f64>> {
     let fail = |problem: String| AnalyzeError::Format { path: path.into(), problem };
-    match ndarray_npy::read_npy::<_, Array2<f64>>(path) {
-        Ok(m) => Ok(m),
-        Err(f64_error) => match ndarray_npy::read_npy::<_, Array2<f32>>(path) {
-            Ok(m) => Ok(m.mapv(f64::from)),
-            Err(_) => Err(fail(format!("not a 2-D f64 or f32 .npy array ({f64_error})"))),
-        },
+    let bytes = std::fs::read(path).map_err(|source| specreg_files::FileError::new(path, source))?;
+    let rest = bytes.strip_prefix(b"\x93NUMPY".as_slice()).ok_or_else(|| fail("not a .npy file (it does not start with NumPy's magic bytes)".into()))?;
+    let (header_len, header_start) = match rest.first() {
+        Some(1) if rest.len() >= 4 => (u16::from_le_bytes([rest[2], rest[3]]) as usize, 4),
+        Some(2 | 3) if rest.len() >= 6 => (u32::from_le_bytes([rest[2], rest[3], rest[4], rest[5]]) as usize, 6),
+        _ => return Err(fail("truncated or unknown .npy header".into())),
+    };
+    let header = rest.get(header_start..header_start + header_len).ok_or_else(|| fail("truncated: the file ends inside its header".into()))?;
+    let header = String::from_utf8_lossy(header);
+    let field = |key: &str| header.split(&format!("'{key}':")).nth(1).map(str::trim);
+    let descr = field("descr").and_then(|v| v.split('\'').nth(1)).ok_or_else(|| fail(format!("no dtype in the header {header:?}")))?;
+    let fortran = field("fortran_order").is_some_and(|v| v.starts_with("True"));
+    let shape: Vec<usize> = field("shape")
+        .and_then(|v| v.strip_prefix('(')?.split(')').next())
+        .ok_or_else(|| fail(format!("no shape in the header {header:?}")))?
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().map_err(|_| fail(format!("shape entry {d:?} is not a number"))))
+        .collect::<Result<_>>()?;
+    let [rows, columns] = shape[..] else {
+        return Err(fail(format!("a {}-D array of shape {shape:?}: expected a 2-D matrix (rows = examples or stimuli, columns = units)", shape.len())));
+    };
+    let (width, big_endian) = match descr {
+        "<f8" | "=f8" => (8, false),
+        ">f8" => (8, true),
+        "<f4" | "=f4" => (4, false),
+        ">f4" => (4, true),
+        other => return Err(fail(format!("dtype {other}: expected float32 or float64 (in NumPy: np.save(path, x.astype(np.float64)))"))),
+    };
+    let data = &rest[header_start + header_len..];
+    let expected = rows * columns * width;
+    if data.len() < expected {
+        return Err(fail(format!("truncated: its header announces {rows} × {columns} values ({expected} bytes), the file holds {} bytes of data", data.len())));
     }
+    let values: Vec<f64> = data[..expected]
+        .chunks_exact(width)
+        .map(|b| match (width, big_endian) {
+            (8, false) => f64::from_le_bytes(b.try_into().unwrap_or_default()),
+            (8, true) => f64::from_be_bytes(b.try_into().unwrap_or_default()),
+            (_, false) => f64::from(f32::from_le_bytes(b.try_into().unwrap_or_default())),
+            (_, true) => f64::from(f32::from_be_bytes(b.try_into().unwrap_or_default())),
+        })
+        .collect();
+    let matrix = if fortran {
+        Array2::from_shape_vec((columns, rows), values).map(|m| m.reversed_axes().as_standard_layout().into_owned())
+    } else {
+        Array2::from_shape_vec((rows, columns), values)
+    };
+    matrix.map_err(|e| fail(e.to_string()))
 }
 
 /// Every numeric column of a Parquet file, as f64.

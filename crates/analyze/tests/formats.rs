@@ -5,7 +5,7 @@ use specreg_analyze::*;
 use specreg_spectrum::{RankRange, simulate};
 
 fn request(input: &std::path::Path, out: &std::path::Path) -> Request {
-    Request { input: input.into(), repeat: None, ranks: None, input_dim: None, out: out.into() }
+    Request::new(input, out)
 }
 
 #[test]
@@ -21,7 +21,10 @@ fn npy_parquet_and_csv_give_the_same_matrix_and_spectrum() {
         csv += "\n";
     }
     std::fs::write(dir.path().join("m.csv"), csv).unwrap();
-    let mut frame = polars::prelude::DataFrame::new(data.columns().into_iter().enumerate().map(|(j, c)| polars::prelude::Column::new(format!("u{j}").into(), c.to_vec())).collect()).unwrap();
+    let mut frame = polars::prelude::DataFrame::new(
+        data.columns().into_iter().enumerate().map(|(j, c)| polars::prelude::Column::new(format!("u{j}").into(), c.to_vec())).collect(),
+    )
+    .unwrap();
     specreg_report::tables::write_table(&mut frame, &dir.path().join("m.parquet")).unwrap();
 
     assert_eq!(read_matrix(&dir.path().join("m.npy")).unwrap(), data);
@@ -67,7 +70,8 @@ fn two_repeats_give_the_cross_validated_signal_spectrum() {
     write_npy(&dir.path().join("r1.npy"), &(&signal + &noise(6))).unwrap();
     write_npy(&dir.path().join("r2.npy"), &(&signal + &noise(7))).unwrap();
     let plain = analyze(&request(&dir.path().join("r1.npy"), &dir.path().join("plain"))).unwrap();
-    let cv = analyze(&Request { repeat: Some(dir.path().join("r2.npy")), input_dim: Some(1), ..request(&dir.path().join("r1.npy"), &dir.path().join("cv")) }).unwrap();
+    let cv = analyze(&Request { repeat: Some(dir.path().join("r2.npy")), input_dim: Some(1), ..request(&dir.path().join("r1.npy"), &dir.path().join("cv")) })
+        .unwrap();
     let (plain_alpha, cv_alpha) = (plain.fit.as_ref().unwrap().alpha, cv.fit.as_ref().unwrap().alpha);
     // Noise flattens the plain spectrum's tail; cvPCA recovers the signal's exponent.
     assert!((cv_alpha - 1.0).abs() < 0.15 && plain_alpha < cv_alpha - 0.15, "plain {plain_alpha}, cross-validated {cv_alpha}");
@@ -88,5 +92,47 @@ fn bad_files_are_named() {
     assert!(read_matrix(&txt).unwrap_err().to_string().contains("unknown extension"));
     let npy = dir.path().join("vector.npy");
     std::fs::write(&npy, b"not numpy").unwrap();
-    assert!(read_matrix(&npy).unwrap_err().to_string().contains("vector.npy: not a 2-D"));
+    assert!(read_matrix(&npy).unwrap_err().to_string().contains("vector.npy: not a .npy file"));
+    // The shape, the type and a truncation are each named.
+    let array = |descr: &str, shape: &str, values: usize| {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header);
+        out.extend(std::iter::repeat_n(0u8, values * 8));
+        std::fs::write(&npy, out).unwrap();
+        read_matrix(&npy).unwrap_err().to_string()
+    };
+    assert!(array("<f8", "(5,)", 5).contains("a 1-D array of shape [5]: expected a 2-D matrix"), "{}", array("<f8", "(5,)", 5));
+    assert!(array("<f8", "(2, 3, 4)", 24).contains("a 3-D array"));
+    assert!(array("<i8", "(3, 3)", 9).contains("dtype <i8: expected float32 or float64"));
+    assert!(array("<f8", "(30, 30)", 100).contains("truncated: its header announces 30 × 30 values (7200 bytes), the file holds 800 bytes"));
+    let missing = read_matrix(&dir.path().join("absent.npy")).unwrap_err().to_string();
+    assert!(missing.contains("absent.npy") && missing.contains("No such file"), "{missing}");
+}
+
+#[test]
+fn degenerate_requests_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let constant = dir.path().join("constant.npy");
+    write_npy(&constant, &Array2::from_elem((50, 8), 3.0)).unwrap();
+    let out = dir.path().join("out");
+    let err = analyze(&request(&constant, &out)).unwrap_err().to_string();
+    assert!(err.contains("the data do not vary"), "{err}");
+    assert!(!out.exists(), "nothing written");
+    let data = dir.path().join("data.npy");
+    write_npy(&data, &simulate::gaussian_responses(200, &simulate::power_law_variances(40, 1.0), 1)).unwrap();
+    let err = analyze(&Request { ranks: Some(RankRange::new(1, 100_000)), ..request(&data, &out) }).unwrap_err().to_string();
+    assert!(err.contains("ranks 1–100000 go beyond its 40 eigenvalues"), "{err}");
+    analyze(&request(&data, &out)).unwrap();
+    let again = analyze(&request(&data, &out)).unwrap_err().to_string();
+    assert!(again.contains("already holds the results") && again.contains("--force"), "{again}");
+    analyze(&Request { overwrite: true, ..request(&data, &out) }).unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    assert!(analyze(&request(&data, &file)).unwrap_err().to_string().contains("exists and is not a directory"));
 }

@@ -3,11 +3,11 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::Classifier;
 use crate::error::{AttackError, Result};
 use crate::gradient::{Norm, PgdSettings, fgsm, pgd};
 use crate::noise::{NoiseKind, noise};
 use crate::square::{SquareSettings, square_attack};
-use crate::Classifier;
 
 /// PGD's step size: fixed (0.01 on MNIST in the paper) or a multiple of ε (2.5 ε / steps on CIFAR-10).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,13 +57,74 @@ pub enum Attack {
     Noise(NoiseKind),
 }
 
+/// What kind of attack an [`Attack`] is, whatever its parameters: what a table's attack name says
+/// ([`AttackKind::of_name`] reads back what [`Attack::name`] writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AttackKind {
+    /// FGSM.
+    Fgsm,
+    /// PGD in L∞.
+    PgdLinf,
+    /// PGD in L2.
+    PgdL2,
+    /// The Square Attack.
+    Square,
+    /// Uniform noise.
+    NoiseUniform,
+    /// Gaussian noise.
+    NoiseGaussian,
+}
+
+impl AttackKind {
+    /// The kind of the attack a table names `name` (`pgd40` → PGD in L∞), if [`Attack::name`] can
+    /// write it.
+    pub fn of_name(name: &str) -> Option<AttackKind> {
+        let digits = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+        match name {
+            "fgsm" => Some(AttackKind::Fgsm),
+            "noise-uniform" => Some(AttackKind::NoiseUniform),
+            "noise-gaussian" => Some(AttackKind::NoiseGaussian),
+            _ => match (name.strip_prefix("pgd"), name.strip_prefix("square")) {
+                (Some(rest), _) if digits(rest) => Some(AttackKind::PgdLinf),
+                (Some(rest), _) if rest.strip_suffix("-l2").is_some_and(digits) => Some(AttackKind::PgdL2),
+                (_, Some(rest)) if digits(rest) => Some(AttackKind::Square),
+                _ => None,
+            },
+        }
+    }
+}
+
 impl Attack {
-    /// PROTOCOL §1.6 on MNIST: 40 steps of 0.01, uniform random start, 1 restart.
+    /// Its kind.
+    pub fn kind(&self) -> AttackKind {
+        match self {
+            Attack::Fgsm => AttackKind::Fgsm,
+            Attack::Pgd { norm: Norm::Linf, .. } => AttackKind::PgdLinf,
+            Attack::Pgd { norm: Norm::L2, .. } => AttackKind::PgdL2,
+            Attack::Square { .. } => AttackKind::Square,
+            Attack::Noise(NoiseKind::Uniform) => AttackKind::NoiseUniform,
+            Attack::Noise(NoiseKind::Gaussian) => AttackKind::NoiseGaussian,
+        }
+    }
+
+    /// Its cost per example at one ε, in forward passes (a backward pass counts as two): what plans
+    /// and schedules price an attack at. The final evaluation of the attacked input is included.
+    pub fn passes_per_example(&self) -> f64 {
+        let gradient = 3.0;
+        1.0 + match *self {
+            Attack::Fgsm => gradient,
+            Attack::Pgd { steps, restarts, .. } => (steps as f64 * gradient + if restarts > 1 { 1.0 } else { 0.0 }) * restarts as f64,
+            Attack::Square { queries, .. } => queries as f64,
+            Attack::Noise(_) => 0.0,
+        }
+    }
+
+    /// protocol §1.6 on MNIST: 40 steps of 0.01, uniform random start, 1 restart.
     pub fn pgd_mnist() -> Self {
         Attack::Pgd { norm: Norm::Linf, steps: 40, step_size: StepSize::Absolute(0.01), restarts: 1, random_start: true }
     }
 
-    /// PROTOCOL §1.6 on CIFAR-10: 40 steps of 2.5 ε / 40.
+    /// protocol §1.6 on CIFAR-10: 40 steps of 2.5 ε / 40.
     pub fn pgd_cifar() -> Self {
         Attack::Pgd { norm: Norm::Linf, steps: 40, step_size: StepSize::TimesEpsilon(2.5 / 40.0), restarts: 1, random_start: true }
     }
@@ -113,7 +174,15 @@ impl Attack {
 
     /// Adversarial (or noisy) versions of `x`. `first` is the index of the batch's first example in the
     /// evaluated set, which keys all randomness, so results do not depend on the batch size.
-    pub fn run<const D: usize, M: Classifier<D>>(&self, model: &M, x: Tensor<D>, y: Tensor<1, Int>, epsilon: f32, seed: u64, first: usize) -> Result<Tensor<D>> {
+    pub fn run<const D: usize, M: Classifier<D>>(
+        &self,
+        model: &M,
+        x: Tensor<D>,
+        y: Tensor<1, Int>,
+        epsilon: f32,
+        seed: u64,
+        first: usize,
+    ) -> Result<Tensor<D>> {
         self.validate(epsilon)?;
         if epsilon == 0.0 {
             return Ok(x);

@@ -1,8 +1,21 @@
 //! # specreg-attacks
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-attacks = "0.1"
+//! burn = { version = "0.22.1", features = ["flex", "autodiff"] }  # the burn whose `Tensor` appears in the API
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: every perturbation stays in its ε-ball and every pixel in [0, 1]; randomness depends on
+//! (seed, example index), never on the batching.
+//!
 //! Adversarial robustness for any burn classifier whose inputs are in [0, 1] — the Rust counterpart of
 //! what torchattacks or foolbox give PyTorch users, as used by Nassar et al. (2020)
-//! (`../shared/paper/PROTOCOL.md` §1.6).
+//! (the reproduction protocol, `docs/protocol.md` in the repository, §1.6).
 //!
 //! - [`Attack::Fgsm`]; [`Attack::Pgd`] in L∞ (random start, steps, projection after every step,
 //!   restarts keeping each example's worst case) and L2;
@@ -56,7 +69,7 @@ mod random;
 mod square;
 mod sweep;
 
-pub use attack::{Attack, StepSize};
+pub use attack::{Attack, AttackKind, StepSize};
 pub use classifier::Classifier;
 pub use error::{AttackError, Result};
 pub use gradient::{Norm, PgdSettings, fgsm, pgd};

@@ -1,14 +1,14 @@
-//! Accuracy under attack over an ε grid, with the sanity checks of PROTOCOL §1.6.
+//! Accuracy under attack over an ε grid, with the sanity checks of protocol §1.6.
 
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::Classifier;
 use crate::attack::Attack;
 use crate::error::{AttackError, Result};
 use crate::gradient::{Norm, per_example_l2, per_example_linf};
 use crate::loss::predictions;
-use crate::Classifier;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,7 +184,7 @@ fn evaluate<const D: usize, M: Classifier<D>>(
     })
 }
 
-/// The checks of PROTOCOL §1.6, computed from the records; a violation is reported, never hidden.
+/// The checks of protocol §1.6, computed from the records; a violation is reported, never hidden.
 pub fn sanity_checks(attacks: &[Attack], records: &[Record], probe: Option<&Record>) -> Vec<Check> {
     let mut checks = Vec::new();
     let all: Vec<&Record> = records.iter().chain(probe).collect();

@@ -42,14 +42,8 @@ fn attacks_lower_the_accuracy_of_a_trained_mlp_in_the_expected_order() {
     let (x, y) = images(&mnist.test.head(1000), &device);
 
     let pgd = Attack::pgd_mnist();
-    let sweep = Sweep {
-        attacks: vec![Attack::Fgsm, pgd],
-        epsilons: vec![0.0, 0.1],
-        batch_size: 500,
-        seed: 0,
-        masking_epsilon: Some(0.5),
-        show_progress: false,
-    };
+    let sweep =
+        Sweep { attacks: vec![Attack::Fgsm, pgd], epsilons: vec![0.0, 0.1], batch_size: 500, seed: 0, masking_epsilon: Some(0.5), show_progress: false };
     let report = run_sweep(&sweep, &classify, x.clone(), y.clone()).unwrap();
     let clean = report.accuracy("fgsm", 0.0).unwrap();
     let fgsm = report.accuracy("fgsm", 0.1).unwrap();

@@ -22,19 +22,13 @@ impl BatchOrder {
             return Err(DataError::InvalidArgument("batch size must be positive".into()));
         }
         if drop_last && batch_size > n {
-            return Err(DataError::InvalidArgument(format!(
-                "batch size {batch_size} exceeds the {n} examples available, so every batch would be dropped"
-            )));
+            return Err(DataError::InvalidArgument(format!("batch size {batch_size} exceeds the {n} examples available, so every batch would be dropped")));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(epoch);
         let mut perm: Vec<usize> = (0..n).collect();
         perm.shuffle(&mut rng);
-        let batches = perm
-            .chunks(batch_size)
-            .filter(|b| !drop_last || b.len() == batch_size)
-            .map(<[usize]>::to_vec)
-            .collect();
+        let batches = perm.chunks(batch_size).filter(|b| !drop_last || b.len() == batch_size).map(<[usize]>::to_vec).collect();
         Ok(BatchOrder { batches })
     }
 

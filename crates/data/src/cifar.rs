@@ -16,8 +16,7 @@ pub const CIFAR10_ARCHIVE: &str = "cifar-10-binary.tar.gz";
 /// The directory the archive extracts to.
 pub const CIFAR10_EXTRACTED_DIR: &str = "cifar-10-batches-bin";
 /// The five training batch files.
-pub const TRAIN_BATCHES: [&str; 5] =
-    ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
+pub const TRAIN_BATCHES: [&str; 5] = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
 /// The test batch file.
 pub const TEST_BATCH: &str = "test_batch.bin";
 /// Images per canonical batch file.

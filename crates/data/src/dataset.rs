@@ -60,10 +60,7 @@ impl Dataset {
     /// Images as an (N, C·H·W) matrix, the input of an MLP; no copy.
     pub fn flat_images(&self) -> ArrayView2<'_, f32> {
         let n = self.len();
-        self.images
-            .view()
-            .into_shape_with_order((n, self.example_len()))
-            .expect("images are stored in standard (row-major) layout")
+        self.images.view().into_shape_with_order((n, self.example_len())).expect("images are stored in standard (row-major) layout")
     }
 
     /// Number of examples of each class.
@@ -77,10 +74,7 @@ impl Dataset {
 
     /// Copies out the examples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Batch {
-        Batch {
-            images: self.images.select(Axis(0), indices),
-            labels: self.labels.select(Axis(0), indices),
-        }
+        Batch { images: self.images.select(Axis(0), indices), labels: self.labels.select(Axis(0), indices) }
     }
 
     /// A deterministic, class-balanced subset: the first `per_class` examples of every class, in file order.
@@ -95,10 +89,7 @@ impl Dataset {
             }
         }
         if let Some(class) = taken.iter().position(|&t| t < per_class) {
-            return Err(DataError::InvalidArgument(format!(
-                "asked for {per_class} examples per class, but class {class} has only {}",
-                taken[class]
-            )));
+            return Err(DataError::InvalidArgument(format!("asked for {per_class} examples per class, but class {class} has only {}", taken[class])));
         }
         let Batch { images, labels } = self.select(&indices);
         Ok(Dataset { images, labels, num_classes: self.num_classes })
@@ -107,11 +98,7 @@ impl Dataset {
     /// The first `n` examples (or all of them, if fewer), for quick evaluations.
     pub fn head(&self, n: usize) -> Dataset {
         let n = n.min(self.len());
-        Dataset {
-            images: self.images.slice(s![..n, .., .., ..]).to_owned(),
-            labels: self.labels.slice(s![..n]).to_owned(),
-            num_classes: self.num_classes,
-        }
+        Dataset { images: self.images.slice(s![..n, .., .., ..]).to_owned(), labels: self.labels.slice(s![..n]).to_owned(), num_classes: self.num_classes }
     }
 
     /// The whole dataset in order, in views of at most `chunk` examples: the per-epoch pass that

@@ -127,11 +127,7 @@ fn download(file: &CanonicalFile, url: &str, dest_dir: &Path, progress: &dyn Pro
         done = 0;
     }
     if done < file.size {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_connect(Some(Duration::from_secs(30))).http_status_as_error(false).build().into();
         let mut request = agent.get(url);
         if done > 0 {
             request = request.header("Range", format!("bytes={done}-"));
@@ -145,13 +141,7 @@ fn download(file: &CanonicalFile, url: &str, dest_dir: &Path, progress: &dyn Pro
         if !append {
             done = 0;
         }
-        let mut writer = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(append)
-            .truncate(!append)
-            .open(&part)
-            .map_err(|e| DataError::io(&part, e))?;
+        let mut writer = OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(&part).map_err(|e| DataError::io(&part, e))?;
         progress.start(file.name, file.size, done);
         let mut body = response.body_mut().with_config().limit(file.size - done).reader();
         let copied = copy_with_progress(&mut body, &mut writer, &part, progress);

@@ -16,11 +16,7 @@ pub struct IdxArray {
 
 /// Parses IDX bytes (already decompressed). `path` only names the source in errors.
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
-    let truncated = |expected: u64| DataError::Truncated {
-        path: path.to_path_buf(),
-        expected,
-        actual: bytes.len() as u64,
-    };
+    let truncated = |expected: u64| DataError::Truncated { path: path.to_path_buf(), expected, actual: bytes.len() as u64 };
     let magic: [u8; 4] = bytes.get(..4).ok_or_else(|| truncated(4))?.try_into().expect("4 bytes");
     if magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 {
         return Err(DataError::BadMagic { path: path.to_path_buf(), found: magic });
@@ -28,19 +24,12 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
     let ndims = magic[3] as usize;
     let header_len = 4 + 4 * ndims;
     let header = bytes.get(4..header_len).ok_or_else(|| truncated(header_len as u64))?;
-    let dims: Vec<usize> = header
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")) as usize)
-        .collect();
+    let dims: Vec<usize> = header.chunks_exact(4).map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")) as usize).collect();
     let payload_len = dims
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
         .filter(|&n| n <= u32::MAX as u64 * 4)
-        .ok_or_else(|| DataError::BadShape {
-            path: path.to_path_buf(),
-            found: dims.clone(),
-            reason: "dimensions multiply to an impossible size".into(),
-        })?;
+        .ok_or_else(|| DataError::BadShape { path: path.to_path_buf(), found: dims.clone(), reason: "dimensions multiply to an impossible size".into() })?;
     let expected = header_len as u64 + payload_len;
     let actual = bytes.len() as u64;
     if actual < expected {

@@ -1,5 +1,18 @@
 //! # specreg-data
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-data = "0.1"
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: a file is used only if its SHA-256 matches the canonical digest (unless the caller allows
+//! otherwise); every dataset loads as f32 images in [0, 1] with u8 labels, or fails with an error naming
+//! the file.
+//!
 //! Dataset loading for the specreg workspace, usable on its own: readers for **MNIST** and
 //! **Fashion-MNIST** (IDX files, gzip-compressed or raw) and **CIFAR-10** (binary version, as the
 //! `.tar.gz` archive or extracted), checksum verification against the canonical files, downloading from
@@ -57,7 +70,7 @@ pub use cifar::load_cifar10;
 pub use dataset::{Batch, Dataset, Split};
 pub use error::{DataError, Result};
 pub use mnist::{load_fashion_mnist, load_idx_pair, load_idx_split, load_mnist};
-pub use source::{CanonicalFile, DATA_DIR_ENV, DEBIAN_FASHION_MNIST_DIR, DatasetId, locate_data_dir, resolve_data_dir};
+pub use source::{CanonicalFile, DATA_DIR_ENV, DEBIAN_FASHION_MNIST_DIR, DatasetId, Sizes, locate_data_dir, resolve_data_dir};
 
 /// Loads any known dataset from the data directory.
 pub fn load(dataset: DatasetId, data_dir: &std::path::Path) -> Result<Split> {

@@ -43,19 +43,10 @@ pub fn load_idx_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> 
         });
     };
     let [n_labels] = labels.dims[..] else {
-        return Err(DataError::BadShape {
-            path: labels_path.into(),
-            found: labels.dims,
-            reason: "a labels file has 1 dimension (count)".into(),
-        });
+        return Err(DataError::BadShape { path: labels_path.into(), found: labels.dims, reason: "a labels file has 1 dimension (count)".into() });
     };
     if n != n_labels {
-        return Err(DataError::CountMismatch {
-            images: images_path.into(),
-            n_images: n,
-            labels: labels_path.into(),
-            n_labels,
-        });
+        return Err(DataError::CountMismatch { images: images_path.into(), n_images: n, labels: labels_path.into(), n_labels });
     }
     check_labels(&labels.data, NUM_CLASSES, labels_path)?;
     Ok(Dataset::from_bytes([n, 1, h, w], &images.data, labels.data, NUM_CLASSES))

@@ -27,15 +27,9 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 pub fn gunzip(compressed: &[u8], path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(compressed.len() * 4);
     let decoder = flate2::read::MultiGzDecoder::new(compressed);
-    decoder
-        .take(MAX_DECOMPRESSED + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| DataError::CorruptGzip { path: path.to_path_buf(), detail: e.to_string() })?;
+    decoder.take(MAX_DECOMPRESSED + 1).read_to_end(&mut out).map_err(|e| DataError::CorruptGzip { path: path.to_path_buf(), detail: e.to_string() })?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(DataError::CorruptGzip {
-            path: path.to_path_buf(),
-            detail: format!("decompresses to more than {MAX_DECOMPRESSED} bytes"),
-        });
+        return Err(DataError::CorruptGzip { path: path.to_path_buf(), detail: format!("decompresses to more than {MAX_DECOMPRESSED} bytes") });
     }
     Ok(out)
 }

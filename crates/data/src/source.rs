@@ -42,7 +42,30 @@ pub enum DatasetId {
     Cifar10,
 }
 
+/// The sizes of a dataset's canonical splits: what settings can be checked against before any file
+/// is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Training examples.
+    pub train: usize,
+    /// Test examples.
+    pub test: usize,
+    /// Training examples of its smallest class (MNIST's 5: 5,421).
+    pub smallest_train_class: usize,
+    /// One image: channels, height, width.
+    pub image: [usize; 3],
+}
+
 impl DatasetId {
+    /// The sizes of its canonical splits.
+    pub fn sizes(self) -> Sizes {
+        match self {
+            DatasetId::Mnist => Sizes { train: 60_000, test: 10_000, smallest_train_class: 5_421, image: [1, 28, 28] },
+            DatasetId::FashionMnist => Sizes { train: 60_000, test: 10_000, smallest_train_class: 6_000, image: [1, 28, 28] },
+            DatasetId::Cifar10 => Sizes { train: 50_000, test: 10_000, smallest_train_class: 5_000, image: [3, 32, 32] },
+        }
+    }
+
     /// Every known dataset.
     pub const ALL: [DatasetId; 3] = [DatasetId::Mnist, DatasetId::FashionMnist, DatasetId::Cifar10];
 
@@ -77,10 +100,7 @@ impl DatasetId {
     /// Mirrors serving the canonical files, tried in order: base URLs to which a file name is appended.
     pub fn mirrors(self) -> &'static [&'static str] {
         match self {
-            DatasetId::Mnist => &[
-                "https://ossci-datasets.s3.amazonaws.com/mnist/",
-                "https://storage.googleapis.com/cvdf-datasets/mnist/",
-            ],
+            DatasetId::Mnist => &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"],
             DatasetId::FashionMnist => &[
                 "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -93,9 +113,7 @@ impl DatasetId {
     pub fn fetch_hint(self) -> String {
         let mut hint = format!("Run `cargo xtask data fetch {}` (or add `--from DIR` to copy a local mirror)", self.name());
         if self == DatasetId::FashionMnist {
-            hint.push_str(&format!(
-                "; on Debian, `apt-get install dataset-fashion-mnist` then `--from {DEBIAN_FASHION_MNIST_DIR}`"
-            ));
+            hint.push_str(&format!("; on Debian, `apt-get install dataset-fashion-mnist` then `--from {DEBIAN_FASHION_MNIST_DIR}`"));
         }
         hint.push_str(&format!(", or point `--data-dir`/`{DATA_DIR_ENV}` at a directory holding `{}/`.", self.name()));
         hint

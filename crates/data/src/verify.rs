@@ -130,11 +130,7 @@ pub fn check_file(path: &Path, canonical: &CanonicalFile) -> Result<Check> {
     } else {
         (digest.clone(), content_sha256)
     };
-    Ok(if content_digest == content_sha256 {
-        Check::VerifiedContent
-    } else {
-        Check::Mismatch { expected: expected.into(), actual: digest }
-    })
+    Ok(if content_digest == content_sha256 { Check::VerifiedContent } else { Check::Mismatch { expected: expected.into(), actual: digest } })
 }
 
 /// Like [`check_file`], but an error naming the file and both digests unless the file checks out.
@@ -148,10 +144,7 @@ pub fn require_valid(path: &Path, canonical: &CanonicalFile) -> Result<Check> {
 
 /// Where a canonical file is stored under `dir`: the distributed name, else its uncompressed name.
 pub fn stored_path(dir: &Path, canonical: &CanonicalFile) -> Option<PathBuf> {
-    std::iter::once(canonical.name)
-        .chain(canonical.uncompressed_name())
-        .map(|name| dir.join(name))
-        .find(|p| p.is_file())
+    std::iter::once(canonical.name).chain(canonical.uncompressed_name()).map(|name| dir.join(name)).find(|p| p.is_file())
 }
 
 /// Checks every file of `dataset` under `DATA_DIR/<dataset>/`.

@@ -47,7 +47,13 @@ fn subsets_and_views() {
     assert_eq!(class4, vec![4.0, 14.0, 24.0]);
     assert!(train.first_per_class(6).is_err(), "only 5 per class exist");
 
-    let chunks: Vec<usize> = train.chunks(16).map(|(x, y)| { assert_eq!(x.dim().0, y.len()); y.len() }).collect();
+    let chunks: Vec<usize> = train
+        .chunks(16)
+        .map(|(x, y)| {
+            assert_eq!(x.dim().0, y.len());
+            y.len()
+        })
+        .collect();
     assert_eq!(chunks, vec![16, 16, 16, 2]);
     assert_eq!(train.flat_images().dim(), (50, 784));
     assert_eq!(train.head(7).len(), 7);

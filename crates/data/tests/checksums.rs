@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use specreg_data::fetch::{NoProgress, Source, fetch_file};
-use specreg_data::verify::{Check, check_file, sha256_bytes, verify_dataset, DatasetReport};
+use specreg_data::verify::{Check, DatasetReport, check_file, sha256_bytes, verify_dataset};
 use specreg_data::{CanonicalFile, DataError, DatasetId};
 
 fn leak(s: String) -> &'static str {
@@ -22,12 +22,7 @@ fn gzip(bytes: &[u8], level: u32) -> Vec<u8> {
 /// A canonical entry for `content`, distributed gzip-compressed at level 9.
 fn canonical(name: &'static str, content: &[u8]) -> (CanonicalFile, Vec<u8>) {
     let gz = gzip(content, 9);
-    let file = CanonicalFile {
-        name,
-        size: gz.len() as u64,
-        sha256: leak(sha256_bytes(&gz)),
-        content_sha256: Some(leak(sha256_bytes(content))),
-    };
+    let file = CanonicalFile { name, size: gz.len() as u64, sha256: leak(sha256_bytes(&gz)), content_sha256: Some(leak(sha256_bytes(content))) };
     (file, gz)
 }
 

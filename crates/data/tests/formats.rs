@@ -121,8 +121,7 @@ fn cifar_records(n: usize, offset: u8) -> (Vec<u8>, Vec<u8>) {
     (pixels, labels)
 }
 
-const CIFAR_FILES: [&str; 6] =
-    ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+const CIFAR_FILES: [&str; 6] = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
 
 fn write_cifar_dir(dir: &Path, per_file: usize) {
     std::fs::create_dir_all(dir).unwrap();

@@ -1,19 +1,21 @@
-//! The claims of PROTOCOL §3, judged on the tables of E1–E3. Each verdict follows a rule stated in
-//! SUMMARY.md next to it, and the numbers behind it are printed, so a reader can disagree with the rule
-//! but not with the data. A contradiction is reported as such; a comparison whose numbers are missing
-//! (a failed fit, an attack not run, an experiment not run) is "not measured", never counted as evidence.
+//! The claims of docs/protocol.md §3, judged on the tables of E1–E3. Each verdict follows a rule stated
+//! in SUMMARY.md next to it, and the numbers behind it are printed, so a reader can disagree with the
+//! rule but not with the data. A contradiction is reported as such; a comparison whose numbers are
+//! missing (a failed fit, an attack not run, an experiment not run) is "not measured", never counted
+//! as evidence. Which attacks a claim reads comes from the attack table (`AttackSpec::claims`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use specreg_report::VariantKey;
 
-use crate::report::{Tables, mean_sd};
-use crate::store::ExperimentDir;
+use crate::attacks::AttackSpec;
+use crate::out_dir::OutDir;
+use crate::registry::Registry;
+use crate::tables::{Tables, mean};
 
 /// |α̂ − 1| above this counts as "far from 1/n" (C1).
 pub const FAR_FROM_ONE: f64 = 0.2;
-/// A robustness gain (mean PGD accuracy difference over ε > 0) above this counts as "clear" (C5).
+/// A robustness gain (mean accuracy difference over ε > 0) above this counts as "clear" (C5).
 pub const CLEAR_GAIN: f64 = 0.02;
 
 /// The experiments whose tables the claims read.
@@ -51,8 +53,10 @@ impl std::fmt::Display for Verdict {
 pub struct Claim {
     /// `C1` … `C5`.
     pub id: &'static str,
-    /// What the paper claims, with the rule applied.
+    /// What the paper claims, in a sentence.
     pub statement: String,
+    /// The rule applied, in a sentence.
+    pub rule: String,
     /// Comparisons that held.
     pub held: usize,
     /// Comparisons made.
@@ -88,32 +92,30 @@ impl Tally {
             _ => Verdict::Mixed,
         }
     }
-    fn into_claim(self, id: &'static str, statement: String) -> Claim {
-        Claim { id, statement, held: self.held, total: self.total, verdict: self.verdict(), evidence: self.evidence }
+    fn into_claim(self, id: &'static str, statement: &str, rule: String) -> Claim {
+        Claim { id, statement: statement.into(), rule, held: self.held, total: self.total, verdict: self.verdict(), evidence: self.evidence }
     }
-}
-
-fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| mean_sd(values).0)
 }
 
 fn vanilla(experiment: &str, name: &str) -> VariantKey {
     VariantKey::new(experiment, name, 0.0)
 }
 
-/// Mean over ε > 0 (present for both) of the PGD accuracy difference `variant − baseline`; `None`
-/// when PGD was not run or there is no common ε.
-fn pgd_gain(t: &Tables, variant: &VariantKey, baseline: &VariantKey) -> Option<f64> {
-    let pgd = t.pgd_attack()?;
-    let (a, b) = (t.accuracies(variant, &pgd), t.accuracies(baseline, &pgd));
-    let diffs: Vec<f64> =
-        a.iter().filter(|(e, _)| f64::from_bits(**e) > 0.0).filter_map(|(e, acc)| Some(mean(acc)? - mean(b.get(e)?)?)).collect();
-    mean(&diffs)
+/// The table's name of `attack` (`pgd40` for the PGD row), if it was run.
+fn table_name(t: &Tables, attack: &AttackSpec) -> Option<String> {
+    t.attacks_of(attack.kind).into_iter().next()
+}
+
+/// The gain of `variant` over `baseline` under the first attack claim `claim` reads that was run, and
+/// that attack's name.
+fn gain(registry: &Registry, claim: &str, t: &Tables, variant: &VariantKey, baseline: &VariantKey) -> Option<f64> {
+    registry.attacks_for(claim).into_iter().find_map(|a| table_name(t, a)).and_then(|name| t.gain(variant, baseline, &name))
 }
 
 /// Judges C1–C5 on the tables of the experiments present (by id: `E1`, `E2-MLP`, …).
-pub fn judge(tables: &BTreeMap<&str, Tables>) -> Vec<Claim> {
-    vec![c1(tables), c2(tables), c3(tables), c4_and_c5(tables).0, c4_and_c5(tables).1]
+pub fn judge(registry: &Registry, tables: &BTreeMap<&str, Tables>) -> Vec<Claim> {
+    let (c4, c5) = c4_and_c5(registry, tables);
+    vec![c1(tables), c2(tables), c3(registry, tables), c4, c5]
 }
 
 fn c1(tables: &BTreeMap<&str, Tables>) -> Claim {
@@ -128,7 +130,11 @@ fn c1(tables: &BTreeMap<&str, Tables>) -> Claim {
             }
         }
     }
-    tally.into_claim("C1", format!("vanilla hidden layers do not follow 1/n (rule: \\|α̂ − 1\\| > {FAR_FROM_ONE})"))
+    tally.into_claim(
+        "C1",
+        "Vanilla hidden layers do not follow 1/n.",
+        format!("a layer's fitted α̂ counts as far from 1/n when it differs from 1 by more than {FAR_FROM_ONE}"),
+    )
 }
 
 fn c2(tables: &BTreeMap<&str, Tables>) -> Claim {
@@ -150,22 +156,25 @@ fn c2(tables: &BTreeMap<&str, Tables>) -> Claim {
             }
         }
     }
-    tally.into_claim("C2", "SpecReg moves regularised layers towards 1/n (rule: \\|α̂ − 1\\| smaller than its baseline's, test split)".into())
+    tally.into_claim(
+        "C2",
+        "SpecReg moves the regularised layers towards 1/n.",
+        "a regularised layer's α̂ (test split) must be closer to 1 than the same layer's in its baseline (Vanilla, or Vanilla-Wh for whitened variants)".into(),
+    )
 }
 
-fn c3(tables: &BTreeMap<&str, Tables>) -> Claim {
+fn c3(registry: &Registry, tables: &BTreeMap<&str, Tables>) -> Claim {
     let mut tally = Tally::default();
+    let attacks = registry.attacks_for("C3");
     if let Some(t) = tables.get("E1") {
-        // Each kind of attack by the name it has in the table (PGD's carries its step count).
-        let attacks = [("fgsm", Some("fgsm".to_string())), ("pgd", t.pgd_attack())];
         for v in t.variants().into_iter().filter(|v| v.variant.starts_with("SpecReg")) {
             let base = vanilla(&v.experiment, "Vanilla");
-            for (attack, name) in &attacks {
-                let Some(name) = name else {
-                    tally.missing(format!("{} {attack}", v.label()));
+            for attack in &attacks {
+                let Some(name) = table_name(t, attack) else {
+                    tally.missing(format!("{} {}", v.label(), attack.id));
                     continue;
                 };
-                let (reg, van) = (t.accuracies(&v, name), t.accuracies(&base, name));
+                let (reg, van) = (t.accuracies(&v, &name), t.accuracies(&base, &name));
                 let mut compared = Vec::new();
                 for (e, acc) in &van {
                     let eps = f64::from_bits(*e);
@@ -184,24 +193,29 @@ fn c3(tables: &BTreeMap<&str, Tables>) -> Claim {
                 let cells: Vec<String> = compared.iter().map(|(e, r, v)| format!("ε={e:.3}: {r:.3} vs {v:.3}")).collect();
                 tally.compare(wins == compared.len(), format!("{} {name}: better at {wins}/{} ε ({})", v.label(), compared.len(), cells.join(", ")));
             }
-            let clean = |k: &VariantKey| t.accuracies(k, "fgsm").get(&0.0f64.to_bits()).and_then(|a| mean(a)).map_or("-".into(), |a| format!("{a:.4}"));
-            tally.evidence.push(format!("clean accuracy {}: {} vs Vanilla {}", v.label(), clean(&v), clean(&base)));
+            let clean = |k: &VariantKey| mean(&t.clean_attacked(k)).map_or("-".into(), |a| format!("{a:.4}"));
+            tally.evidence.push(format!("clean accuracy on the attacked examples {}: {} vs Vanilla {}", v.label(), clean(&v), clean(&base)));
         }
     }
-    tally.into_claim("C3", "E1: SpecReg more robust than Vanilla under FGSM and PGD at every ε where Vanilla > 1 %".into())
+    let names: Vec<&str> = attacks.iter().map(|a| a.title).collect();
+    tally.into_claim(
+        "C3",
+        "In E1, SpecReg is more robust than Vanilla, at a small cost in clean accuracy.",
+        format!("under each of {}, SpecReg's accuracy must exceed Vanilla's at every ε > 0 where Vanilla's is above 1 %", names.join(" and ")),
+    )
 }
 
-fn c4_and_c5(tables: &BTreeMap<&str, Tables>) -> (Claim, Claim) {
+fn c4_and_c5(registry: &Registry, tables: &BTreeMap<&str, Tables>) -> (Claim, Claim) {
     let mut c5 = Tally::default();
     let mut e3_gains = Vec::new();
     for id in ["E3-MLP", "E3-CNN"] {
         let Some(t) = tables.get(id) else { continue };
         for experiment in t.variants().into_iter().filter(|v| v.variant == "Vanilla").map(|v| v.experiment) {
             let base = vanilla(&experiment, "Vanilla");
-            let jac = pgd_gain(t, &vanilla(&experiment, "Jac"), &base);
+            let jac = gain(registry, "C5", t, &vanilla(&experiment, "Jac"), &base);
             for v in t.variants().into_iter().filter(|v| v.experiment == experiment && v.variant.starts_with("SpecReg")) {
                 let what = format!("{experiment} {}", v.label());
-                match (pgd_gain(t, &v, &base), jac) {
+                match (gain(registry, "C5", t, &v, &base), jac) {
                     (Some(gain), Some(jac)) => {
                         e3_gains.push(gain);
                         let ratio = gain / jac;
@@ -211,7 +225,7 @@ fn c4_and_c5(tables: &BTreeMap<&str, Tables>) -> (Claim, Claim) {
                         e3_gains.push(gain);
                         c5.missing(format!("{what}: gain {gain:+.3}, Jac gain"));
                     }
-                    _ => c5.missing(format!("{what}: PGD gain")),
+                    _ => c5.missing(format!("{what}: gain")),
                 }
             }
         }
@@ -223,35 +237,40 @@ fn c4_and_c5(tables: &BTreeMap<&str, Tables>) -> (Claim, Claim) {
         let Some(t) = tables.get(id) else { continue };
         for v in t.variants().into_iter().filter(|v| v.variant == "SpecReg") {
             let what = format!("{} {}", v.experiment, v.label());
-            let gain = pgd_gain(t, &v, &vanilla(&v.experiment, "Vanilla"));
-            let whitened = pgd_gain(t, &VariantKey::new(&v.experiment, "SpecReg-Wh", v.beta), &vanilla(&v.experiment, "Vanilla-Wh"));
-            match (gain, whitened, reference) {
+            let plain = gain(registry, "C4", t, &v, &vanilla(&v.experiment, "Vanilla"));
+            let whitened = gain(registry, "C4", t, &VariantKey::new(&v.experiment, "SpecReg-Wh", v.beta), &vanilla(&v.experiment, "Vanilla-Wh"));
+            match (plain, whitened, reference) {
                 (Some(g), Some(w), Some(r)) => c4.compare(g < 0.5 * r && w < g.max(0.0) * 0.5 + 0.01, format!("{what}: gain {g:+.3}, whitened {w:+.3}")),
                 (Some(g), Some(w), None) => {
                     unjudged = true;
                     c4.evidence.push(format!("{what}: gain {g:+.3}, whitened {w:+.3}"));
                 }
-                _ => c4.missing(format!("{what}: PGD gain with and without whitening")),
+                _ => c4.missing(format!("{what}: gain with and without whitening")),
             }
         }
     }
-    let reference_text = reference.map_or("(E3 not measured)".into(), |r| format!("{r:+.3}"));
+    let reference_text = reference.map_or("E3 was not measured".into(), |r| format!("{r:+.3}"));
     let mut c4 = c4.into_claim(
         "C4",
-        format!("E2: last-layer SpecReg helps little, whitening removes the gain (rule: gain < half the mean E3 gain {reference_text}, whitened gain below half of it + 0.01)"),
+        "In E2, regularising only the last layer helps little, and whitening an intermediate layer removes the gain.",
+        format!("E2's gain must be below half of E3's mean gain ({reference_text}), and the whitened variant's gain (over Vanilla-Wh) below half of E2's gain plus 0.01"),
     );
     if c4.total == 0 && unjudged {
         c4.verdict = Verdict::NotJudged("needs E3 for the comparison");
     }
-    let c5 = c5.into_claim("C5", format!("E3: all-layer SpecReg gains robustness like Jacobian regularisation (rule: gain > {CLEAR_GAIN} and within 3x of Jac's)"));
+    let c5 = c5.into_claim(
+        "C5",
+        "In E3, regularising every layer gives a clear robustness gain, of the same order as Jacobian regularisation.",
+        format!("the gain must exceed {CLEAR_GAIN} and lie within a factor 3 of Jac's gain"),
+    );
     (c4, c5)
 }
 
 /// Reads the tables of the claim experiments that have run under `out`.
-pub fn read_tables(out: &Path) -> crate::Result<BTreeMap<&'static str, Tables>> {
+pub fn read_tables(out: &OutDir) -> crate::Result<BTreeMap<&'static str, Tables>> {
     let mut tables = BTreeMap::new();
     for id in CLAIM_EXPERIMENTS {
-        let dir = ExperimentDir::new(out, id);
+        let dir = out.experiment(id);
         if dir.table("training").is_file() {
             let t = Tables::read(&dir)?;
             if !t.training.is_empty() {
@@ -262,16 +281,49 @@ pub fn read_tables(out: &Path) -> crate::Result<BTreeMap<&'static str, Tables>> 
     Ok(tables)
 }
 
-/// The "Claims" section of SUMMARY.md.
-pub fn section(claims: &[Claim]) -> String {
-    let mut text = String::from("## Claims (PROTOCOL §3)\n\n| claim | verdict | evidence |\n|---|---|---|\n");
+/// The "Claims" section of SUMMARY.md: per claim a paragraph with the paper's statement, the rule,
+/// the verdict with its count, and the numbers. `caveat` says what the profile's numbers are worth.
+pub fn section(registry: &Registry, claims: &[Claim], caveat: &str) -> String {
+    let pgd: Vec<&str> = registry.attacks_for("C5").iter().map(|a| a.title).collect();
+    let mut text = format!(
+        "## Claims (docs/protocol.md §3)
+
+{caveat}
+
+"
+    );
+    text += &format!(
+        "A gain is the mean over ε > 0 of the accuracy difference to the baseline (Vanilla, or Vanilla-Wh for whitened variants) under {}, each accuracy averaged over seeds.
+
+",
+        pgd.join(" / ")
+    );
     for c in claims {
-        text += &format!("| {} {} | {} ({}/{}) | {} |\n", c.id, c.statement, c.verdict, c.held, c.total, c.evidence.join("; "));
+        let count = if c.total == 0 { String::new() } else { format!(", {} of {} comparisons held", c.held, c.total) };
+        text += &format!("- **{}: {}** The paper: {} Rule: {}.", c.id, capitalised(&c.verdict.to_string()), c.statement, c.rule);
+        if c.total == 0 && c.evidence.is_empty() {
+            text += " Not measured: the experiments it reads did not run.
+";
+            continue;
+        }
+        text += &format!(
+            " Verdict: {}{count}.
+",
+            c.verdict
+        );
+        for e in &c.evidence {
+            text += &format!(
+                "  - {e}
+"
+            );
+        }
     }
-    text += "\nGain: mean over ε > 0 of the PGD accuracy difference to the baseline (Vanilla, or Vanilla-Wh for whitened variants), averaged over seeds. \
-             Verdicts come from the runs of the profile that produced the tables: a reduced profile (fewer epochs, a subset of the data) \
-             measures early-training behaviour and is not the paper-scale result (PROTOCOL §3).\n";
     text
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]
@@ -303,7 +355,13 @@ mod tests {
                 let layer = format!("hidden{}", k + 1);
                 let a = alpha.unwrap_or(1.0);
                 for rank in 1..=40u32 {
-                    self.t.spectra.push(SpectrumRow { key: key.clone(), layer: layer.clone(), split: "test".into(), rank, eigenvalue: f64::from(rank).powf(-a) });
+                    self.t.spectra.push(SpectrumRow {
+                        key: key.clone(),
+                        layer: layer.clone(),
+                        split: "test".into(),
+                        rank,
+                        eigenvalue: f64::from(rank).powf(-a),
+                    });
                 }
                 if let Some(alpha_hat) = alpha {
                     self.t.fits.push(FitRow { key: key.clone(), layer, alpha_hat: *alpha_hat, r2: 0.99, rank_min: 11, rank_max: 20 });
@@ -334,7 +392,7 @@ mod tests {
     }
 
     fn judged(tables: Vec<(&'static str, Tables)>) -> Vec<Claim> {
-        judge(&tables.into_iter().collect())
+        judge(&Registry::standard(), &tables.into_iter().collect())
     }
 
     fn claim<'a>(claims: &'a [Claim], id: &str) -> &'a Claim {
@@ -358,7 +416,10 @@ mod tests {
 
     #[test]
     fn c2_regularises_every_layer_in_e3_and_the_last_elsewhere_giving_mixed_verdicts() {
-        let e3 = Builder::new("E3-MLP").variant("Vanilla", 0.0, &[Some(2.0), Some(2.0), Some(2.0)]).variant("SpecReg-all", 2.0, &[Some(1.2), Some(2.5), Some(1.5)]).done();
+        let e3 = Builder::new("E3-MLP")
+            .variant("Vanilla", 0.0, &[Some(2.0), Some(2.0), Some(2.0)])
+            .variant("SpecReg-all", 2.0, &[Some(1.2), Some(2.5), Some(1.5)])
+            .done();
         let claims = judged(vec![("E3-MLP", e3)]);
         let c2 = claim(&claims, "C2");
         assert_eq!((c2.verdict.clone(), c2.held, c2.total), (Verdict::Mixed, 2, 3));
@@ -400,7 +461,7 @@ mod tests {
         let c3 = claim(&claims, "C3");
         assert_eq!((c3.verdict.clone(), c3.held, c3.total), (Verdict::Supported, 2, 2), "{:?}", c3.evidence);
         assert!(c3.evidence.iter().any(|e| e.contains("pgd10: better at 2/2")), "{:?}", c3.evidence);
-        assert!(c3.evidence.iter().any(|e| e.contains("clean accuracy SpecReg β=5: 0.9300 vs Vanilla 0.9500")), "{:?}", c3.evidence);
+        assert!(c3.evidence.iter().any(|e| e.contains("clean accuracy on the attacked examples SpecReg β=5: 0.9300 vs Vanilla 0.9500")), "{:?}", c3.evidence);
 
         // SpecReg worse under FGSM at one ε: FGSM fails, PGD holds: mixed.
         let e1 = Builder::new("E1")
@@ -466,7 +527,7 @@ mod tests {
         let alone = judged(vec![("E2-MLP", e2(0.01, 0.0))]);
         let c4 = claim(&alone, "C4");
         assert_eq!(c4.verdict, Verdict::NotJudged("needs E3 for the comparison"));
-        assert!(c4.statement.contains("(E3 not measured)") && !c4.statement.contains("NaN"), "{}", c4.statement);
+        assert!(c4.rule.contains("E3 was not measured") && !c4.rule.contains("NaN"), "{}", c4.rule);
         assert_eq!(claim(&judged(vec![("E2-MLP", e2(0.01, 0.0)), ("E3-MLP", e3(0.10, 0.12))]), "C4").verdict, Verdict::Supported);
         // A last-layer gain as large as E3's contradicts "helps little".
         assert_eq!(claim(&judged(vec![("E2-MLP", e2(0.10, 0.0)), ("E3-MLP", e3(0.10, 0.12))]), "C4").verdict, Verdict::Contradicted);
@@ -476,9 +537,9 @@ mod tests {
 
     #[test]
     fn no_tables_means_nothing_measured() {
-        let claims = judge(&BTreeMap::new());
+        let claims = judge(&Registry::standard(), &BTreeMap::new());
         assert!(claims.iter().all(|c| c.verdict == Verdict::NotMeasured && c.total == 0), "{claims:?}");
-        let text = section(&claims);
-        assert_eq!(text.matches("not measured (0/0)").count(), 5, "{text}");
+        let text = section(&Registry::standard(), &claims, "");
+        assert_eq!(text.matches("Not measured: the experiments it reads did not run.").count(), 5, "{text}");
     }
 }

@@ -29,13 +29,16 @@ impl DatasetOutcome {
     }
 }
 
+/// A subset of a dataset: the dataset, training examples per class, test examples.
+type SubsetKey = (DatasetId, Option<usize>, Option<usize>);
+
 /// The data directory and the datasets loaded from it so far.
 pub struct DataSets {
     dir: PathBuf,
     allow_unverified: bool,
     checked: HashMap<DatasetId, std::result::Result<DatasetOutcome, DatasetOutcome>>,
     loaded: HashMap<DatasetId, Split>,
-    subsets: HashMap<(DatasetId, Option<usize>, Option<usize>), (Dataset, Dataset)>,
+    subsets: HashMap<SubsetKey, (Dataset, Dataset)>,
 }
 
 impl DataSets {
@@ -60,7 +63,9 @@ impl DataSets {
         let name = dataset.name();
         let report = verify_dataset(&self.dir, dataset)?;
         let outcome = match &report {
-            DatasetReport::Absent { hint, .. } => Err(DatasetOutcome { dataset: name.into(), status: format!("skipped: not found. {hint}"), checksums: BTreeMap::new() }),
+            DatasetReport::Absent { hint, .. } => {
+                Err(DatasetOutcome { dataset: name.into(), status: format!("skipped: not found. {hint}"), checksums: BTreeMap::new() })
+            }
             DatasetReport::Present { files, .. } => {
                 let missing: Vec<String> = files.iter().filter(|f| f.check == Check::Missing).map(|f| file_name(&f.path)).collect();
                 if !missing.is_empty() {
@@ -68,7 +73,14 @@ impl DataSets {
                 }
                 if !report.is_ok() {
                     if !self.allow_unverified {
-                        return Err(Error::Unverified { dataset: name.into(), dir: self.dir.clone() });
+                        let files = files
+                            .iter()
+                            .filter_map(|f| match &f.check {
+                                Check::Mismatch { expected, actual } => Some(format!("{} (SHA-256 {actual}, expected {expected})", f.path.display())),
+                                _ => None,
+                            })
+                            .collect();
+                        return Err(Error::Unverified { dataset: name.into(), files });
                     }
                     println!("{name} under {} fails its checksums; used anyway (--allow-unverified), recorded in the manifest", self.dir.display());
                 }
@@ -93,7 +105,14 @@ impl DataSets {
     pub fn subsets(&mut self, dataset: DatasetId, settings: &TrainingSettings) -> Result<&(Dataset, Dataset)> {
         let key = (dataset, settings.train_per_class, settings.test_examples);
         if !self.subsets.contains_key(&key) {
-            let split = self.loaded.get(&dataset).expect("loaded before its subsets are asked for");
+            let Some(split) = self.loaded.get(&dataset) else {
+                return Err(Error::Incomplete {
+                    dataset: dataset.name().into(),
+                    dir: dataset.dir(&self.dir),
+                    missing: vec!["(not loaded)".into()],
+                    hint: dataset.fetch_hint(),
+                });
+            };
             let train = match settings.train_per_class {
                 Some(k) => split.train.first_per_class(k)?,
                 None => split.train.clone(),

@@ -1,7 +1,7 @@
 //! Why an experiment could not run. Each error names what it concerns (a profile setting, a run, a file)
 //! and keeps the underlying error as its source.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use specreg_files::FileError;
 
@@ -9,13 +9,13 @@ use specreg_files::FileError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A profile file could not be read.
-    #[error("reading profile {}", path.display())]
+    #[error("profile {}", path.display())]
     ProfileRead {
         /// The profile file.
         path: PathBuf,
         /// Why.
         #[source]
-        source: FileError,
+        source: std::io::Error,
     },
     /// A profile file is not valid JSON of the profile schema (an unknown or misspelled field, a wrong type).
     #[error("parsing profile {}", path.display())]
@@ -26,17 +26,50 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A setting of a profile is out of its allowed range.
-    #[error("profile {profile}, section {section}: {setting}: {problem}")]
+    /// A section of a profile is not valid JSON of its schema (an unknown or misspelled setting, a
+    /// wrong type).
+    #[error("{}, section `{section}`: {setting}: {problem}", path.display())]
+    SectionParse {
+        /// The profile file.
+        path: PathBuf,
+        /// The section (`e1`, `t2`, …).
+        section: String,
+        /// Where in the section (`batch_size`, `epsilons[2]`, or `.` for the section itself).
+        setting: String,
+        /// What serde said.
+        problem: String,
+    },
+    /// A setting of a profile is out of its allowed range, or inconsistent with another.
+    #[error("{}, section `{section}`: {setting}: {problem}", path.display())]
     Setting {
-        /// The profile's name.
-        profile: String,
+        /// The profile file.
+        path: PathBuf,
         /// The section (`e1`, `s3`, `t2`, …).
         section: String,
         /// The setting's name.
         setting: String,
         /// What is wrong and what is allowed.
         problem: String,
+    },
+    /// A profile has a section no experiment reads.
+    #[error("{}: unknown section `{section}`; the sections are {known} (one per experiment) besides `name` and `description`", path.display())]
+    UnknownSection {
+        /// The profile file.
+        path: PathBuf,
+        /// The section.
+        section: String,
+        /// The sections experiments read.
+        known: String,
+    },
+    /// An experiment was asked for that the profile has no section for.
+    #[error("{id} was asked for, but {} has no `{section}` section (copy one from profiles/paper.json)", path.display())]
+    NotInProfile {
+        /// The experiment.
+        id: String,
+        /// Its section.
+        section: String,
+        /// The profile file.
+        path: PathBuf,
     },
     /// `--only` named an experiment that does not exist.
     #[error("unknown experiment {name:?}; known: {known}")]
@@ -46,13 +79,13 @@ pub enum Error {
         /// The known ids.
         known: String,
     },
-    /// A dataset is present but fails its checksums.
-    #[error("{dataset} under {} fails its checksums; run `cargo xtask data verify` for details (or pass --allow-unverified to use it anyway)", dir.display())]
+    /// A dataset is present but some of its files fail their checksums.
+    #[error("{dataset}: {} failed its SHA-256 check ({}); `cargo xtask data verify` shows every file, `--allow-unverified` uses them anyway", files.join(", "), if files.len() == 1 { "it" } else { "they" })]
     Unverified {
         /// The dataset's name.
         dataset: String,
-        /// The data directory.
-        dir: PathBuf,
+        /// Each failing file: its path and both digests.
+        files: Vec<String>,
     },
     /// Some of a dataset's files are present, others are missing.
     #[error("{dataset} under {}: missing {}; {hint}", dir.display(), missing.join(", "))]
@@ -65,6 +98,14 @@ pub enum Error {
         missing: Vec<String>,
         /// The command that fetches it.
         hint: String,
+    },
+    /// A `--calibration` file is missing, unreadable or not a `bench train --json` file.
+    #[error("calibration file {}: {problem}", path.display())]
+    Calibration {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
     },
     /// A dataset could not be read, verified or fetched.
     #[error(transparent)]
@@ -119,9 +160,25 @@ pub enum Error {
 }
 
 impl Error {
-    /// A profile setting out of range: which profile, section and setting, and what is wrong.
-    pub fn setting(profile: &str, section: &str, setting: impl Into<String>, problem: impl Into<String>) -> Error {
-        Error::Setting { profile: profile.into(), section: section.into(), setting: setting.into(), problem: problem.into() }
+    /// A setting of `section` in the profile file `path` out of range: what is wrong and what is allowed.
+    pub fn setting(path: &Path, section: &str, setting: impl Into<String>, problem: impl Into<String>) -> Error {
+        Error::Setting { path: path.into(), section: section.into(), setting: setting.into(), problem: problem.into() }
+    }
+
+    /// Whether the error is in what the user asked for (a profile, a setting, an experiment name, a
+    /// calibration file) rather than in running it: `cargo xtask` exits with status 2 for these.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::ProfileRead { .. }
+                | Error::ProfileParse { .. }
+                | Error::SectionParse { .. }
+                | Error::Setting { .. }
+                | Error::UnknownSection { .. }
+                | Error::NotInProfile { .. }
+                | Error::UnknownExperiment { .. }
+                | Error::Calibration { .. }
+        )
     }
 
     /// Whether the error means the run diverged (non-finite or exploding values, a covariance that is

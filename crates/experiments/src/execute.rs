@@ -3,11 +3,12 @@
 //! its checkpoint) and measured. Any number of processes, on any number of hosts, may share an output
 //! directory: a job is trained by the one holding its lock, and a lock whose holder died is taken over.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use burn::prelude::*;
 use indicatif::MultiProgress;
+use specreg_attacks::AttackKind;
 use specreg_data::Dataset;
 use specreg_files::{Acquired, FileError, LockHolder, RunLock};
 use specreg_models::to_safetensors;
@@ -15,10 +16,12 @@ use specreg_report::write_file_atomically;
 use specreg_train::{Site, TrainOptions, train};
 
 use crate::error::{Error, Result, chain};
+use crate::machine::Processor;
 use crate::measure;
+use crate::out_dir::{ExperimentDir, OutDir};
 use crate::plan::PlannedRun;
 use crate::schedule::Job;
-use crate::store::{ExperimentDir, RunFailure, RunRows, failed_run, finished_run, identical_run};
+use crate::store::{RunFailure, RunRows, RunTiming, failed_run, finished_run, identical_run};
 
 /// The compute backend runs are trained on: its name is part of every run's identity.
 #[derive(Debug, Clone)]
@@ -31,6 +34,14 @@ pub struct Backend {
     pub device: Device,
     /// Where work with a host and a device implementation runs on this backend.
     pub site: Site,
+}
+
+impl Backend {
+    /// burn's flex backend on this CPU, as `cargo xtask` names it: what library users and tests
+    /// train on without choosing.
+    pub fn flex() -> Backend {
+        Backend { id: "flex".into(), description: "burn 0.22 flex (pure-Rust CPU), f32".into(), device: Device::flex(), site: Site::Host }
+    }
 }
 
 /// What became of a job.
@@ -67,28 +78,29 @@ impl Outcome {
     }
 }
 
+/// The shortest `--lock-timeout` accepted: a live holder's heartbeat comes every fifth of it, and a
+/// shared file system can delay a heartbeat by seconds. Shorter timeouts let live runs be taken over.
+pub const MIN_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Where results go and how runs are computed.
 pub struct Environment {
     /// The output directory (`results/`).
-    pub out: PathBuf,
+    pub out: OutDir,
     /// The backend.
     pub backend: Backend,
-    /// A lock without a heartbeat for this long is taken over (its holder is presumed dead).
+    /// A lock without a heartbeat for this long is taken over (its holder is presumed dead); at least
+    /// [`MIN_LOCK_TIMEOUT`].
     pub lock_timeout: Duration,
-    /// A `bench train --json` file calibrating the plan recorded with the results (see
-    /// [`crate::Calibration`]); `None`: measured epoch times, else the defaults.
-    pub calibration: Option<PathBuf>,
+    /// The plan's calibration (see [`crate::Calibration`]).
+    pub calibration: crate::schedule::Calibration,
+    /// The machine this process runs on.
+    pub processor: Processor,
 }
 
 impl Environment {
     /// The directory of `run`'s experiment.
     pub fn dir_of(&self, run: &PlannedRun) -> ExperimentDir {
-        ExperimentDir::new(&self.out, run.experiment)
-    }
-
-    /// The lock file of `job`.
-    pub fn lock_path(&self, job: &Job) -> PathBuf {
-        self.out.join(".locks").join(format!("{}.lock", job.hash))
+        self.out.experiment(run.experiment)
     }
 
     /// The finished rows of `run`, if its run file exists (under this backend and configuration).
@@ -101,12 +113,14 @@ impl Environment {
     /// examples) under the job's lock. `Busy` when another live process holds the lock.
     pub fn ensure(&self, job: &Job, data: &(Dataset, Dataset), bars: &MultiProgress, label: &str) -> Result<(Outcome, Option<RunRows>)> {
         if let Some((outcome, rows)) = self.reuse(job)? {
+            self.clean_finished(job)?;
             return Ok((outcome, Some(rows)));
         }
         if let Some(failure) = self.failure(job) {
+            self.clean_finished(job)?;
             return Ok((Outcome::Failed(failure.error), None));
         }
-        let lock = match RunLock::try_acquire(&self.lock_path(job), self.lock_timeout)? {
+        let lock = match RunLock::try_acquire(&self.out.lock(&job.hash), self.lock_timeout)? {
             Acquired::Busy(holder) => return Ok((Outcome::Busy(holder), None)),
             Acquired::Held(lock) => lock,
         };
@@ -121,22 +135,34 @@ impl Environment {
             // A diverged run is a result about its settings: recorded, and the other runs go on.
             Err(e) if e.is_divergence() => {
                 let failure = RunFailure { config: primary.identity(&self.backend.id), error: chain(&e) };
-                let json = serde_json::to_string_pretty(&failure).expect("a failure serialises");
                 for run in &job.runs {
-                    write_file_atomically(&self.dir_of(run).failure_file(run.dataset, &run.name), &json)?;
+                    failure.write(&self.dir_of(run).failure_file(run.dataset, &run.name))?;
                 }
+                remove_checkpoints(&self.dir_of(primary).checkpoints(primary.dataset, &primary.name))?;
                 return Ok((Outcome::Failed(failure.error), None));
             }
             Err(e) => return Err(e.in_run(primary.label())),
         };
         self.write_homes(job, &rows, &self.dir_of(primary))?;
-        let checkpoints = self.dir_of(primary).checkpoints(primary.dataset, &primary.name);
-        if checkpoints.exists() {
-            std::fs::remove_dir_all(&checkpoints).map_err(|source| FileError::new(&checkpoints, source))?;
-        }
+        remove_checkpoints(&self.dir_of(primary).checkpoints(primary.dataset, &primary.name))?;
         let took_over = lock.took_over_from.clone();
         drop(lock);
         Ok((Outcome::Trained(started.elapsed().as_secs_f64(), took_over), Some(rows)))
+    }
+
+    /// What a process killed between a finished run's file and its clean-up leaves behind, removed
+    /// by whoever next finds the run finished: the checkpoints of every home, and the job's lock once
+    /// no live process holds it (a dead holder's lock is taken over and released).
+    fn clean_finished(&self, job: &Job) -> Result<()> {
+        for run in &job.runs {
+            remove_checkpoints(&self.dir_of(run).checkpoints(run.dataset, &run.name))?;
+        }
+        let lock = self.out.lock(&job.hash);
+        if lock.exists() {
+            // Held (and dropped at once: removed) unless a live process holds it, which cleans up itself.
+            let _ = RunLock::try_acquire(&lock, self.lock_timeout)?;
+        }
+        Ok(())
     }
 
     /// The recorded failure of `job` under its current identity, if it diverged earlier.
@@ -158,7 +184,7 @@ impl Environment {
                 None => return Ok(None),
             },
         };
-        let name = source.1.root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = source.1.name();
         self.write_homes(job, &source.0, &source.1)?;
         Ok(Some((Outcome::Reused(name), source.0)))
     }
@@ -195,8 +221,10 @@ impl Environment {
             spectrum_every: Some(run.settings.spectrum_every).filter(|&k| k > 0),
         };
         let trained = train(&run.model, &run.train, train_set, test_set, &options)?;
-        let bytes = to_safetensors(&trained.model, serde_json::to_string(&run.model).expect("configs serialise"))?;
-        write_file_atomically(&dir.model(run.dataset, &run.name), &bytes)?;
+        let measuring = Instant::now();
+        let model_path = dir.model(run.dataset, &run.name);
+        let config = serde_json::to_string(&run.model).map_err(|source| Error::Json { path: model_path.clone(), source })?;
+        write_file_atomically(&model_path, &to_safetensors(&trained.model, config)?)?;
 
         let mut splits = vec![("test", test_set)];
         if run.settings.train_spectra {
@@ -205,8 +233,9 @@ impl Environment {
         let eval_batch = run.train.eval_batch_size;
         let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device, self.backend.site)?;
         let attacked = test_set.head(run.settings.attack_examples.min(test_set.len()));
+        let epsilons = run.settings.epsilons(run.dataset);
         // The sweep draws a bar of its own; the caller's bars step aside meanwhile.
-        let (robustness, sanity) = bars.suspend(|| measure::robustness(&run.key, &trained.model, &run.settings, run.dataset, &attacked, eval_batch, device))?;
+        let (robustness, sanity) = bars.suspend(|| measure::robustness(&run.key, &trained.model, &run.attacks, &epsilons, &attacked, eval_batch, device))?;
         let training = trained
             .history
             .iter()
@@ -236,7 +265,16 @@ impl Environment {
                 top_eigenvalue: p.top_eigenvalue,
             })
             .collect();
-        Ok(RunRows { config: run.identity(&self.backend.id), training, spectra, fits, robustness, sanity, trajectory })
+        let timing = RunTiming { processor: self.processor.speed_key(), measure_seconds: measuring.elapsed().as_secs_f64() };
+        Ok(RunRows { config: run.identity(&self.backend.id), training, spectra, fits, robustness, sanity, trajectory, timing: Some(timing) })
+    }
+}
+
+/// Removes a run's checkpoint directory, if any.
+fn remove_checkpoints(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FileError::new(dir, e).into()),
+        _ => Ok(()),
     }
 }
 
@@ -250,7 +288,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 fn status_line(rows: &RunRows, seconds: f64) -> String {
     let last = rows.training.last();
     let fits: Vec<String> = rows.fits.iter().map(|f| format!("{} α̂ {:.2}", f.layer, f.alpha_hat)).collect();
-    let worst = rows.robustness.iter().filter(|r| r.attack.starts_with("pgd")).map(|r| (r.epsilon, r.accuracy)).next_back();
+    let worst = rows.robustness.iter().filter(|r| AttackKind::of_name(&r.attack) == Some(AttackKind::PgdLinf)).map(|r| (r.epsilon, r.accuracy)).next_back();
     format!(
         "done in {seconds:.0} s: test accuracy {:.4}, {}{}{}",
         last.map_or(f64::NAN, |r| r.test_acc),

@@ -1,17 +1,18 @@
 //! The runs a profile implies: for each training experiment, datasets × variants × seeds, each with its
-//! key, its network and training configuration, and the identity that decides whether a finished run
-//! file (or a checkpoint, or a lock) belongs to it. One definition, used by `reproduce`, `--plan`,
-//! `--shard` and `--collect` alike.
+//! key, its network, training configuration and attacks, and the identity that decides whether a
+//! finished run file (or a checkpoint, or a lock) belongs to it. One definition, used by `reproduce`,
+//! `--plan`, `--shard` and `--collect` alike.
 
+use specreg_attacks::Attack;
 use specreg_data::DatasetId;
 use specreg_models::ModelConfig;
 use specreg_report::RunKey;
 use specreg_train::TrainConfig;
 
-use crate::catalog::{ExperimentSpec, Kind, Variant};
-use crate::error::{Error, Result, chain};
-use crate::profile::Profile;
+use crate::attacks::AttackSpec;
+use crate::catalog::{ExperimentSpec, Kind};
 use crate::settings::TrainingSettings;
+use crate::variant::Variant;
 
 /// One training run of one experiment.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct PlannedRun {
     pub train: TrainConfig,
     /// The experiment's settings (sizes, attacks, spectra).
     pub settings: TrainingSettings,
+    /// The attacks measured after training, from the attack table.
+    pub attacks: Vec<Attack>,
 }
 
 impl PlannedRun {
@@ -55,13 +58,16 @@ impl PlannedRun {
     }
 }
 
-/// The runs of one training experiment, in the order they run: datasets, then variants, then seeds.
-pub fn experiment_runs(spec: &ExperimentSpec, settings: &TrainingSettings) -> Vec<PlannedRun> {
+/// The runs of one training experiment, in the order they run: datasets, then variants, then seeds;
+/// their attacks are the rows of `attacks` the settings name ([`crate::Registry::runs`] passes its
+/// attack table).
+pub fn experiment_runs(attacks: &[AttackSpec], spec: &ExperimentSpec, settings: &TrainingSettings) -> Vec<PlannedRun> {
     let Kind::Training(training) = &spec.kind else { return Vec::new() };
     let variants = (training.variants)(settings);
     let mut runs = Vec::new();
     for dataset in settings.datasets.iter().filter_map(|d| DatasetId::from_name(d)) {
         let experiment = if settings.datasets.len() > 1 { format!("{}/{}", spec.id, dataset.name()) } else { spec.id.to_string() };
+        let chosen: Vec<Attack> = settings.attacks.iter().filter_map(|id| attacks.iter().find(|a| a.id == id)).map(|a| (a.build)(settings, dataset)).collect();
         for variant in &variants {
             for &seed in &settings.seeds {
                 runs.push(PlannedRun {
@@ -74,23 +80,12 @@ pub fn experiment_runs(spec: &ExperimentSpec, settings: &TrainingSettings) -> Ve
                     model: training.family.model_config(dataset, settings, variant),
                     train: variant.train_config(settings, seed),
                     settings: settings.clone(),
+                    attacks: chosen.clone(),
                 });
             }
         }
     }
     runs
-}
-
-/// Every run of `spec` can be trained as configured: the network is valid and the training settings
-/// fit it (batch ≥ every regularised width, τ inside the layer, …). Checked before anything runs.
-pub(crate) fn check_runs(profile: &Profile, spec: &ExperimentSpec, settings: &TrainingSettings) -> Result<()> {
-    let Kind::Training(training) = &spec.kind else { return Ok(()) };
-    for run in experiment_runs(spec, settings) {
-        let fail = |e: &dyn std::error::Error| Error::setting(&profile.name, training.section, format!("run {}", run.label()), chain(e));
-        let widths = run.model.hidden_widths().map_err(|e| fail(&e))?;
-        run.train.validate(&widths, run.settings.train_examples(run.dataset)).map_err(|e| fail(&e))?;
-    }
-    Ok(())
 }
 
 /// A file-name-safe run name: `SpecReg-b5-s0`.

@@ -1,74 +1,88 @@
-//! Run profiles: JSON files under `profiles/` (smoke, quick, paper) that users copy and edit. A profile
-//! is validated whole, every section, before anything runs.
+//! A run profile as loaded: its name, the file it came from, and one validated section per experiment
+//! it configures, keyed by experiment id. Which sections exist, what each holds and how it is checked
+//! is the registry's business ([`crate::Registry::load_profile`]); this is the result.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::catalog::{EXPERIMENTS, Kind};
-use crate::error::{Error, Result};
 use crate::settings::TrainingSettings;
-use crate::theory::{T1Config, T2Config};
 
-/// Everything `reproduce` needs to know about sizes and settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One experiment's section of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Section {
+    /// A training experiment's sizes and settings.
+    Training(Box<TrainingSettings>),
+    /// A theory experiment's configuration, as its row parsed and re-serialised it (every default
+    /// written out, so it can be compared with a manifest's).
+    Theory(serde_json::Value),
+}
+
+/// What a profile's numbers are worth, as SUMMARY.md states it beside every claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    /// Tiny subsets: every code path runs; the numbers mean nothing.
+    Smoke,
+    /// Fewer epochs, seeds or examples than the protocol: early-training numbers.
+    Reduced,
+    /// The protocol as written.
+    Paper,
+}
+
+impl Scale {
+    /// What the numbers are worth, in a sentence for SUMMARY.md.
+    pub fn caveat(self) -> &'static str {
+        match self {
+            Scale::Smoke => {
+                "This is a smoke run, a check that every code path works on tiny subsets and narrow networks: its numbers mean nothing, and sanity checks are expected to fail on networks this small."
+            }
+            Scale::Reduced => {
+                "This is a reduced profile (fewer epochs, seeds or examples than the protocol): its numbers describe early training and are not the paper-scale result (docs/protocol.md §3)."
+            }
+            Scale::Paper => "This is the protocol as written (docs/protocol.md).",
+        }
+    }
+}
+
+/// Everything `reproduce` needs to know about sizes and settings (`profiles/*.json`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// The profile's name (recorded in manifests).
     pub name: String,
     /// What it is for, in a sentence.
-    #[serde(default)]
     pub description: String,
-    /// T1: random deep network spectra.
-    pub t1: T1Config,
-    /// T2: smoothness against spectral decay.
-    pub t2: T2Config,
-    /// E1 (paper §4.1).
-    #[serde(default)]
-    pub e1: Option<TrainingSettings>,
-    /// E2-MLP (paper §4.2).
-    #[serde(default)]
-    pub e2_mlp: Option<TrainingSettings>,
-    /// E2-CNN (paper §4.2).
-    #[serde(default)]
-    pub e2_cnn: Option<TrainingSettings>,
-    /// E3-MLP (paper §4.3).
-    #[serde(default)]
-    pub e3_mlp: Option<TrainingSettings>,
-    /// E3-CNN (paper §4.3).
-    #[serde(default)]
-    pub e3_cnn: Option<TrainingSettings>,
-    /// S1: weight-decay control.
-    #[serde(default)]
-    pub s1: Option<TrainingSettings>,
-    /// S2: τ sweep.
-    #[serde(default)]
-    pub s2: Option<TrainingSettings>,
-    /// S3: anchor choice.
-    #[serde(default)]
-    pub s3: Option<TrainingSettings>,
-    /// S4: head vs tail of the spectrum (beyond the paper).
-    #[serde(default)]
-    pub s4: Option<TrainingSettings>,
+    /// What its numbers are worth (the top-level `scale`).
+    pub scale: Scale,
+    /// The file it was read from (named in every error about it).
+    pub path: PathBuf,
+    /// One section per configured experiment, by experiment id.
+    pub sections: BTreeMap<&'static str, Section>,
 }
 
 impl Profile {
-    /// `NAME` means `profiles/NAME.json` in the workspace; anything with a `/` or ending in `.json` is a path.
-    /// The whole profile is validated (see [`Profile::validate`]).
-    pub fn load(name_or_path: &str) -> Result<Profile> {
-        let path = Self::path_of(name_or_path);
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::ProfileRead { path: path.clone(), source: specreg_files::FileError::new(&path, source) })?;
-        Self::parse(&text, &path)
+    /// The training settings of experiment `id`, if the profile configures it.
+    pub fn training(&self, id: &str) -> Option<&TrainingSettings> {
+        match self.sections.get(id) {
+            Some(Section::Training(settings)) => Some(settings),
+            _ => None,
+        }
     }
 
-    /// Parses and validates a profile's JSON; `path` names it in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Profile> {
-        let profile: Profile = serde_json::from_str(text).map_err(|source| Error::ProfileParse { path: path.to_path_buf(), source })?;
-        profile.validate()?;
-        Ok(profile)
+    /// The configuration of theory experiment `id`, if the profile configures it.
+    pub fn theory(&self, id: &str) -> Option<&serde_json::Value> {
+        match self.sections.get(id) {
+            Some(Section::Theory(config)) => Some(config),
+            _ => None,
+        }
     }
 
-    /// The file a profile name or path refers to.
+    /// Whether the profile configures experiment `id`.
+    pub fn configures(&self, id: &str) -> bool {
+        self.sections.contains_key(id)
+    }
+
+    /// The file a profile name or path refers to: `NAME` means `profiles/NAME.json` in the workspace;
+    /// anything with a `/` or ending in `.json` is a path.
     pub fn path_of(name_or_path: &str) -> PathBuf {
         if name_or_path.contains('/') || name_or_path.ends_with(".json") {
             PathBuf::from(name_or_path)
@@ -76,23 +90,11 @@ impl Profile {
             profiles_dir().join(format!("{name_or_path}.json"))
         }
     }
+}
 
-    /// Checks every section, naming the first setting out of range; also checks that every run the
-    /// profile implies can be trained (batch ≥ each regularised width, τ inside its layer, …), so
-    /// that nothing fails late, after hours of earlier experiments.
-    pub fn validate(&self) -> Result<()> {
-        self.t1.validate(&self.name)?;
-        self.t2.validate(&self.name)?;
-        for spec in EXPERIMENTS {
-            if let Kind::Training(training) = &spec.kind
-                && let Some(settings) = (training.settings)(self)
-            {
-                settings.validate(&self.name, training.section)?;
-                crate::plan::check_runs(self, spec, settings)?;
-            }
-        }
-        Ok(())
-    }
+/// The name of experiment `id`'s section in a profile file: `E2-MLP` → `e2_mlp`.
+pub fn section_name(id: &str) -> String {
+    id.to_ascii_lowercase().replace('-', "_")
 }
 
 /// The workspace's `profiles/` directory.
@@ -102,5 +104,5 @@ pub fn profiles_dir() -> PathBuf {
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).expect("crates/experiments lives in the workspace")
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).unwrap_or(Path::new("."))
 }

@@ -4,35 +4,35 @@
 //!   `OUT/<id>/tables/*.parquet`, its figures from those tables, and `OUT/<id>/manifest.json` last. A
 //!   manifest marks a finished experiment (rerunning skips it while its configuration matches), and
 //!   within an experiment every finished run is kept, so an interrupted `reproduce` resumes where it
-//!   stopped. Runs another process is training are waited for (or taken over if it died).
+//!   stopped. Runs another process is training are waited for (or taken over if it died). Nothing is
+//!   written into an experiment's directory before one of its datasets has loaded.
 //! - [`Mode::Shard`]: one cost-balanced slice of all the runs (a Slurm array task); run files,
 //!   checkpoints and models only.
 //! - [`Mode::Collect`]: tables, figures, manifests and SUMMARY.md from the run files present; says
 //!   which planned runs are missing.
 //!
-//! `OUT/SUMMARY.md` is rebuilt from the tables by `All` and `Collect`.
+//! `OUT/SUMMARY.md` is rebuilt from the tables by `All` and `Collect`. The returned [`Report`] says
+//! whether everything asked for was produced ([`Report::exit_code`]).
 
-use std::path::Path;
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde_json::json;
 use specreg_data::DatasetId;
-use specreg_report::write_file_atomically;
 
-use crate::catalog::{EXPERIMENTS, ExperimentSpec, Kind, training_settings};
+use crate::catalog::{ExperimentSpec, Kind};
 use crate::data::{DataSets, DatasetOutcome};
-use crate::error::{Result, read_to_string};
+use crate::error::{Error, Result};
 use crate::execute::{Environment, Outcome};
-use crate::plan::experiment_runs;
-use crate::profile::Profile;
+use crate::manifest::Manifest;
+use crate::out_dir::{ExperimentDir, OutDir};
+use crate::profile::{Profile, section_name};
+use crate::registry::Registry;
+use crate::report;
 use crate::schedule::{Job, Shard, jobs, slices, summarize};
-use crate::store::{ExperimentDir, failed_run, write_tables};
+use crate::store::{failed_run, write_tables};
 use crate::summary::{git_revision, write_summary};
-use crate::{catalog, report};
-
-/// The plan of the last `reproduce` under an output directory (see [`crate::PlanSummary`]).
-pub const PLAN_FILE: &str = "plan.json";
+use crate::tables::unique;
 
 /// What `reproduce` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,104 +48,190 @@ pub enum Mode {
 /// What happened to an experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExperimentStatus {
-    /// Not in the profile.
-    NotInProfile,
-    /// Finished earlier with this configuration.
-    FinishedEarlier,
-    /// Tables written; `complete` unless a planned run was missing.
+    /// Finished earlier with this configuration (with the datasets it could not run on then, still
+    /// absent).
+    FinishedEarlier(Vec<DatasetOutcome>),
+    /// None of its datasets is available: nothing was written for it.
+    NoData(Vec<DatasetOutcome>),
+    /// Tables written.
     Written {
         /// Every planned run of every dataset present is there (or failed).
         complete: bool,
-        /// Something ran: a theory experiment, or a training experiment with a dataset present.
-        ran: bool,
         /// Planned runs without a run file (`Collect`).
         missing: Vec<String>,
         /// Runs that diverged.
         failed: Vec<String>,
+        /// Datasets it could not run on (absent), with the command that fetches each.
+        skipped: Vec<DatasetOutcome>,
     },
 }
 
-/// Runs `selected` experiments (all of [`EXPERIMENTS`] when empty) of `profile` into `env.out` in
-/// `mode`, with data from `data`. Returns each experiment's status (`Shard`: none).
-pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &Environment, data: &mut DataSets, mode: Mode) -> Result<Vec<(&'static str, ExperimentStatus)>> {
-    let selected: Vec<&'static ExperimentSpec> = if selected.is_empty() { EXPERIMENTS.iter().collect() } else { selected.to_vec() };
-    let all_jobs = jobs(profile, &selected, &env.backend.id);
+/// What a `reproduce` produced, and what it could not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Each experiment's status (empty in `Shard` mode).
+    pub experiments: Vec<(&'static str, ExperimentStatus)>,
+    /// Runs of a shard that diverged (`Shard` mode).
+    pub shard_failed: Vec<String>,
+    /// Runs of a shard left out for missing data (`Shard` mode).
+    pub shard_skipped: Vec<String>,
+}
+
+impl Report {
+    /// Runs that diverged, by label.
+    pub fn failed_runs(&self) -> Vec<String> {
+        let mut out = self.shard_failed.clone();
+        for (_, status) in &self.experiments {
+            if let ExperimentStatus::Written { failed, .. } = status {
+                out.extend(failed.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// Planned runs without a run file (collect mode), by label.
+    pub fn missing_runs(&self) -> Vec<String> {
+        self.experiments.iter().flat_map(|(_, s)| if let ExperimentStatus::Written { missing, .. } = s { missing.clone() } else { Vec::new() }).collect()
+    }
+
+    /// Datasets that were asked for but absent, with the experiments that lacked them.
+    pub fn missing_data(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.shard_skipped.clone();
+        for (id, status) in &self.experiments {
+            let skipped = match status {
+                ExperimentStatus::NoData(outcomes) => outcomes.iter().filter(|d| !d.ran()).collect::<Vec<_>>(),
+                ExperimentStatus::Written { skipped, .. } => skipped.iter().collect(),
+                ExperimentStatus::FinishedEarlier(skipped) => skipped.iter().collect(),
+            };
+            out.extend(skipped.into_iter().map(|d| format!("{id}/{}", d.dataset)));
+        }
+        out
+    }
+
+    /// The exit-code contract of `cargo xtask reproduce` (README): 0 when everything asked for was
+    /// produced; 1 when runs failed or diverged, data was missing, or collected runs were missing.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.failed_runs().is_empty() && self.missing_runs().is_empty() && self.missing_data().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    }
+
+    /// What was not produced, one line each (empty when everything was).
+    pub fn shortfalls(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let (failed, missing, data) = (self.failed_runs(), self.missing_runs(), self.missing_data());
+        if !failed.is_empty() {
+            lines.push(format!("{} runs FAILED (diverged; see SUMMARY.md and runs/*/*.failed.json): {}", failed.len(), failed.join(", ")));
+        }
+        if !missing.is_empty() {
+            lines.push(format!("{} planned runs have no run file yet: {}", missing.len(), missing.join(", ")));
+        }
+        if !data.is_empty() {
+            lines.push(format!("not run for missing data: {}", data.join(", ")));
+        }
+        lines
+    }
+}
+
+/// Runs `selected` experiments of `profile` into `env.out` in `mode`, with data from `data`.
+pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&ExperimentSpec], env: &Environment, data: &mut DataSets, mode: Mode) -> Result<Report> {
+    let all_jobs = jobs(registry, profile, selected, &env.backend.id);
     if let Mode::Shard(shard) = mode {
-        run_shard(&all_jobs, shard, env, data)?;
-        return Ok(Vec::new());
+        return run_shard(&all_jobs, shard, env, data);
     }
-    // The plan (what will run, for how long) goes beside the results, for SUMMARY.md and the manifests.
-    let plan = summarize(profile, &selected, &env.backend.id, &env.out, env.calibration.as_deref());
-    if mode == Mode::All {
-        write_file_atomically(&env.out.join(PLAN_FILE), serde_json::to_string_pretty(&plan).expect("a plan serialises"))?;
-    }
-    let mut statuses = Vec::new();
-    for spec in selected {
+    let mut report = Report::default();
+    let mut plan_written = false;
+    for &spec in selected {
         let id = spec.id;
-        let Some(config) = spec.config(profile) else {
-            println!("{id:<7} not in profile {} (skipped)", profile.name);
-            statuses.push((id, ExperimentStatus::NotInProfile));
-            continue;
-        };
-        let dir = ExperimentDir::new(&env.out, id);
-        if finished_with(&dir, &config, data)? {
+        let dir = env.out.experiment(id);
+        let config = experiment_config(profile, spec);
+        if let Some(skipped) = finished_with(&dir, &config, data)? {
             println!("{id:<7} finished earlier with this configuration (skipped; delete {} to rerun)", dir.manifest().display());
-            statuses.push((id, ExperimentStatus::FinishedEarlier));
+            report.experiments.push((id, ExperimentStatus::FinishedEarlier(skipped)));
             continue;
+        }
+        // Which datasets are there: an experiment without any writes nothing.
+        let datasets = match profile.training(id) {
+            Some(settings) => settings
+                .datasets
+                .iter()
+                .filter_map(|d| DatasetId::from_name(d))
+                .map(|d| data.check(d).map(|o| o.unwrap_or_else(|skipped| skipped)))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        if spec.is_training() && !datasets.iter().any(DatasetOutcome::ran) {
+            for d in &datasets {
+                println!("{id:<7} not run: {} is not under {}. {}", d.dataset, data.dir().display(), d.status.trim_start_matches("skipped: not found. "));
+            }
+            report.experiments.push((id, ExperimentStatus::NoData(datasets)));
+            continue;
+        }
+        // The plan (what will run, for how long) goes beside the results, for SUMMARY.md and the
+        // manifests, once something is about to run.
+        let plan = summarize(registry, profile, selected, &env.backend.id, (&env.processor.speed_key(), &env.processor.describe()), &env.calibration);
+        if mode == Mode::All && !plan_written {
+            plan.write(&env.out.plan())?;
+            plan_written = true;
         }
         let start = Instant::now();
         let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let (datasets, missing, failed) = match &spec.kind {
-            Kind::Training(_) => {
-                let settings = training_settings(spec, profile).expect("a configured experiment has settings");
-                let datasets = match mode {
+        for d in datasets.iter().filter(|d| !d.ran()) {
+            println!("{id:<7} {} not found under {}: {}", d.dataset, data.dir().display(), d.status.trim_start_matches("skipped: not found. "));
+        }
+        let (missing, failed) = match (&spec.kind, profile.training(id)) {
+            (Kind::Training(_), None) => return Err(Error::NotInProfile { id: id.into(), section: section_name(id), path: profile.path.clone() }),
+            (Kind::Training(_), Some(settings)) => {
+                match mode {
                     Mode::All => run_training(spec, &all_jobs, env, data)?,
                     _ => {
                         // Homes whose identical run finished elsewhere get its rows.
                         for job in all_jobs.iter().filter(|j| j.runs.iter().any(|r| r.experiment == id)) {
                             env.reuse(job)?;
                         }
-                        check_datasets(spec, profile, data)?
                     }
-                };
-                let planned = experiment_runs(spec, settings);
+                }
+                let planned = registry.runs(spec, settings);
                 let ran: Vec<_> = planned.iter().filter(|r| datasets.iter().any(|d| d.ran() && d.dataset == r.dataset.name())).collect();
-                let failed: Vec<String> = ran.iter().filter(|r| failed_run(&env.dir_of(r), r, &r.identity(&env.backend.id)).is_some()).map(|r| r.label()).collect();
+                let failed: Vec<String> =
+                    ran.iter().filter(|r| failed_run(&env.dir_of(r), r, &r.identity(&env.backend.id)).is_some()).map(|r| r.label()).collect();
                 let missing: Vec<String> = ran.iter().filter(|r| env.finished(r).is_none() && !failed.contains(&r.label())).map(|r| r.label()).collect();
                 write_tables(&dir, &planned)?;
-                report::figures(&dir, spec)?;
-                (datasets, missing, failed)
+                report::figures(registry, &dir, spec)?;
+                (missing, failed)
             }
-            Kind::Theory(theory) => {
+            (Kind::Theory(theory), _) => {
                 let spinner = ProgressBar::new_spinner().with_message(format!("{id}: running"));
                 spinner.enable_steady_tick(Duration::from_millis(200));
-                let outcome = (theory.run)(profile, &dir).and_then(|()| (theory.figures)(&dir));
+                let outcome = (theory.run)(&config, &dir).and_then(|()| (theory.figures)(&dir));
                 spinner.finish_and_clear();
                 outcome?;
-                (Vec::new(), Vec::new(), Vec::new())
+                (Vec::new(), Vec::new())
             }
         };
         let seconds = start.elapsed().as_secs_f64();
+        // Temporary files that writers which died left in this experiment's directory go with it.
+        specreg_files::remove_stale_temporaries(&dir.root)?;
         // Complete: every planned run of every dataset present is there. A dataset that is absent is
         // recorded as skipped; the experiment counts as finished until it appears (see `finished_with`).
         let complete = missing.is_empty();
-        let manifest = json!({
-            "experiment": id,
-            "profile": profile.name,
-            "config": config,
-            "complete": complete,
-            "backend": if spec.is_training() { env.backend.description.as_str() } else { "cpu: ndarray + faer (theory experiment, no training)" },
-            "datasets": datasets,
-            "plan": plan.experiments.iter().find(|e| e.id == id),
-            "missing_runs": missing,
-            "failed_runs": failed,
-            "mode": if mode == Mode::Collect { "collect" } else { "all" },
-            "git_revision": git_revision(),
-            "specreg_version": env!("CARGO_PKG_VERSION"),
-            "started_at_unix": started_at,
-            "wall_seconds": seconds,
-        });
-        write_file_atomically(&dir.manifest(), serde_json::to_string_pretty(&manifest).expect("json"))?;
+        let manifest = Manifest {
+            experiment: id.into(),
+            profile: profile.name.clone(),
+            scale: Some(profile.scale),
+            config,
+            complete,
+            backend: if spec.is_training() { env.backend.description.clone() } else { "cpu: ndarray + faer (theory experiment, no training)".into() },
+            processor: env.processor.describe(),
+            datasets: datasets.clone(),
+            plan: plan.experiments.iter().find(|e| e.id == id).cloned(),
+            missing_runs: missing.clone(),
+            failed_runs: failed.clone(),
+            mode: if mode == Mode::Collect { "collect" } else { "all" }.into(),
+            git_revision: git_revision(),
+            specreg_version: env!("CARGO_PKG_VERSION").into(),
+            started_at_unix: started_at,
+            wall_seconds: seconds,
+        };
+        manifest.write(&dir.manifest())?;
         match missing.len() {
             0 => println!("{id:<7} done in {seconds:.1} s → {}", dir.root.display()),
             n => println!("{id:<7} collected with {n} planned runs missing: {}", missing.join(", ")),
@@ -153,18 +239,23 @@ pub fn reproduce(profile: &Profile, selected: &[&'static ExperimentSpec], env: &
         if !failed.is_empty() {
             println!("{id:<7} {} runs FAILED (diverged; see SUMMARY.md): {}", failed.len(), failed.join(", "));
         }
-        let ran = !spec.is_training() || datasets.iter().any(DatasetOutcome::ran);
-        statuses.push((id, ExperimentStatus::Written { complete, ran, missing, failed }));
+        let skipped = datasets.into_iter().filter(|d| !d.ran()).collect();
+        report.experiments.push((id, ExperimentStatus::Written { complete, missing, failed, skipped }));
     }
-    write_summary(&env.out)?;
-    println!("summary: {}", env.out.join("SUMMARY.md").display());
-    Ok(statuses)
+    if report.experiments.iter().any(|(_, s)| !matches!(s, ExperimentStatus::NoData(_))) {
+        write_summary(registry, &env.out)?;
+        println!("summary: {}", env.out.summary().display());
+    }
+    Ok(report)
 }
 
-/// The outcome of each dataset of a training experiment, checked (not loaded).
-fn check_datasets(spec: &ExperimentSpec, profile: &Profile, data: &mut DataSets) -> Result<Vec<DatasetOutcome>> {
-    let settings = training_settings(spec, profile).expect("a training experiment");
-    settings.datasets.iter().filter_map(|d| DatasetId::from_name(d)).map(|d| data.check(d).map(|o| o.unwrap_or_else(|skipped| skipped))).collect()
+/// An experiment's section as its manifest records it: a training section serialised (defaults left
+/// out where they hold, as run identities do), a theory section as its row checked it.
+fn experiment_config(profile: &Profile, spec: &ExperimentSpec) -> serde_json::Value {
+    match profile.training(spec.id) {
+        Some(settings) => serde_json::to_value(settings).unwrap_or_default(),
+        None => profile.theory(spec.id).cloned().unwrap_or_default(),
+    }
 }
 
 /// The jobs with a home in experiment `id` on `dataset`, in plan order.
@@ -173,36 +264,24 @@ fn jobs_of<'a>(jobs: &'a [Job], id: &str, dataset: DatasetId) -> Vec<&'a Job> {
 }
 
 /// Trains and measures every run of a training experiment on every dataset present, waiting for runs
-/// that other processes are training; returns what happened per dataset.
-fn run_training(spec: &'static ExperimentSpec, all_jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Vec<DatasetOutcome>> {
-    let mut outcomes = Vec::new();
-    let datasets: Vec<DatasetId> = {
-        let mut seen = Vec::new();
-        for job in all_jobs {
-            for r in job.runs.iter().filter(|r| r.experiment == spec.id) {
-                if !seen.contains(&r.dataset) {
-                    seen.push(r.dataset);
-                }
-            }
-        }
-        seen
-    };
+/// that other processes are training.
+fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<()> {
+    let datasets = unique(all_jobs.iter().flat_map(|j| j.runs.iter()).filter(|r| r.experiment == spec.id).map(|r| r.dataset));
     for dataset in datasets {
-        let outcome = match data.load(dataset)? {
-            Ok(outcome) => outcome,
-            Err(skipped) => {
-                println!("{}: {} not found under {}: {}", spec.id, dataset.name(), data.dir().display(), skipped.status.trim_start_matches("skipped: not found. "));
-                outcomes.push(skipped);
-                continue;
-            }
-        };
+        if data.load(dataset)?.is_err() {
+            continue; // absent: recorded as skipped by the caller
+        }
         let jobs = jobs_of(all_jobs, spec.id, dataset);
         let label = |k: usize, job: &Job| format!("{}/{} {} [{}/{}]", spec.id, dataset.name(), job.primary().name, k + 1, jobs.len());
         // A bar over the runs, with the trainer's epoch bars drawn under it. Status lines go through
         // `say`, which prints above the bars (and also when stderr is not a terminal and bars are hidden).
         let bars = MultiProgress::new();
         let runs_bar = bars.add(ProgressBar::new(jobs.len() as u64));
-        runs_bar.set_style(ProgressStyle::with_template("{prefix} runs [{bar:30}] {pos}/{len} {elapsed} eta {eta}").expect("valid template").progress_chars("=> "));
+        runs_bar.set_style(
+            ProgressStyle::with_template("{prefix} runs [{bar:30}] {pos}/{len} {elapsed} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
         runs_bar.set_prefix(format!("{}/{}", spec.id, dataset.name()));
         let say = |line: String| bars.suspend(|| println!("{line}"));
         let mut waiting: Vec<usize> = (0..jobs.len()).collect();
@@ -231,17 +310,17 @@ fn run_training(spec: &'static ExperimentSpec, all_jobs: &[Job], env: &Environme
             }
         }
         runs_bar.finish_and_clear();
-        outcomes.push(outcome);
     }
-    Ok(outcomes)
+    Ok(())
 }
 
 /// Runs slice `shard` of `jobs`: run files, checkpoints and models only; jobs held by another live
 /// process are left to it.
-fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets) -> Result<()> {
+fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets) -> Result<Report> {
     let slice = &slices(jobs, shard.count)[shard.index - 1];
     println!("shard {}/{}: {} of {} runs", shard.index, shard.count, slice.len(), jobs.len());
     let bars = MultiProgress::new();
+    let mut report = Report::default();
     for (k, &j) in slice.iter().enumerate() {
         let job = &jobs[j];
         let primary = job.primary();
@@ -250,59 +329,57 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
             Ok(_) => data.subsets(primary.dataset, &primary.settings)?,
             Err(skipped) => {
                 println!("{label}: {}", skipped.status);
+                report.shard_skipped.push(primary.label());
                 continue;
             }
         };
         let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
         let left = if let Outcome::Busy(_) = outcome { " (left to it)" } else { "" };
+        if let Outcome::Failed(_) = outcome {
+            report.shard_failed.push(primary.label());
+        }
         println!("{label}: {}{left}", outcome.describe(rows.as_ref()));
     }
-    Ok(())
+    Ok(report)
 }
 
-/// Whether `dir` holds a finished experiment with this configuration, whose skipped datasets are
-/// still absent (a dataset that has appeared since makes it unfinished).
-fn finished_with(dir: &ExperimentDir, config: &serde_json::Value, data: &mut DataSets) -> Result<bool> {
-    let Some(manifest) = read_to_string(&dir.manifest()).ok().and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok()) else { return Ok(false) };
-    if manifest.get("config") != Some(config) || !manifest.get("complete").and_then(|c| c.as_bool()).unwrap_or(true) {
-        return Ok(false);
+/// The datasets a finished experiment in `dir` with this configuration could not run on, when it is
+/// finished and they are still absent (a dataset that has appeared since makes it unfinished);
+/// `None` when it is not finished.
+fn finished_with(dir: &ExperimentDir, config: &serde_json::Value, data: &mut DataSets) -> Result<Option<Vec<DatasetOutcome>>> {
+    let Ok(manifest) = Manifest::read(&dir.manifest()) else { return Ok(None) };
+    if manifest.config != *config || !manifest.complete {
+        return Ok(None);
     }
-    for skipped in manifest["datasets"].as_array().into_iter().flatten().filter(|d| d["status"].as_str() != Some("ran")) {
-        if let Some(dataset) = skipped["dataset"].as_str().and_then(DatasetId::from_name)
+    let skipped: Vec<DatasetOutcome> = manifest.datasets.into_iter().filter(|d| !d.ran()).collect();
+    for d in &skipped {
+        if let Some(dataset) = DatasetId::from_name(&d.dataset)
             && data.check(dataset)?.is_ok()
         {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    Ok(true)
+    Ok(Some(skipped))
 }
 
 /// Redraws every figure (and SUMMARY.md) of the finished experiments under `results` from their
 /// tables, without recomputing anything; returns the experiments redrawn.
-pub fn redraw(results: &Path) -> Result<Vec<&'static str>> {
+pub fn redraw(registry: &Registry, results: &OutDir) -> Result<Vec<&'static str>> {
     let mut drawn = Vec::new();
-    for spec in EXPERIMENTS {
-        let dir = ExperimentDir::new(results, spec.id);
+    for spec in &registry.experiments {
+        let dir = results.experiment(spec.id);
         if !dir.manifest().is_file() {
             continue;
         }
         match &spec.kind {
-            Kind::Training(_) => report::figures(&dir, spec)?,
+            Kind::Training(_) => report::figures(registry, &dir, spec)?,
             Kind::Theory(theory) => (theory.figures)(&dir)?,
         }
         println!("{:<7} figures redrawn from {}", spec.id, dir.root.join("tables").display());
         drawn.push(spec.id);
     }
     if !drawn.is_empty() {
-        write_summary(results)?;
+        write_summary(registry, results)?;
     }
     Ok(drawn)
-}
-
-/// The experiments named in `only` (all when empty), refusing unknown names.
-pub fn select(only: &[String]) -> Result<Vec<&'static ExperimentSpec>> {
-    if only.is_empty() {
-        return Ok(EXPERIMENTS.iter().collect());
-    }
-    only.iter().map(|name| catalog::find(name)).collect()
 }

@@ -7,29 +7,24 @@ use std::collections::BTreeMap;
 use specreg_report::VariantKey;
 use specreg_report::figure::{Panel, Series, draw_panels};
 
+use specreg_attacks::AttackKind;
+
 use crate::error::Result;
-use crate::report::{Tables, color_of, mean_sd};
-use crate::store::ExperimentDir;
+use crate::out_dir::ExperimentDir;
+use crate::style::color_of;
+use crate::tables::{Tables, mean};
 
 /// A window "carries" the gain when its gain is at least this fraction of the full penalty's.
 pub const CARRIES: f64 = 0.5;
 
 /// PGD accuracy of `variant` minus Vanilla's (means over seeds), by ε > 0, in order.
 fn gain_by_epsilon(t: &Tables, variant: &VariantKey) -> Vec<(f64, f64)> {
-    let Some(pgd) = t.pgd_attack() else { return Vec::new() };
-    let base = t.accuracies(&VariantKey::new(&variant.experiment, "Vanilla", 0.0), &pgd);
-    let mut points: Vec<(f64, f64)> = t
-        .accuracies(variant, &pgd)
-        .iter()
-        .filter(|(e, _)| f64::from_bits(**e) > 0.0)
-        .filter_map(|(e, acc)| base.get(e).map(|b| (f64::from_bits(*e), mean_sd(acc).0 - mean_sd(b).0)))
-        .collect();
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    points
+    let Some(pgd) = t.attacks_of(AttackKind::PgdLinf).into_iter().next() else { return Vec::new() };
+    t.gain_by_epsilon(variant, &VariantKey::new(&variant.experiment, "Vanilla", 0.0), &pgd)
 }
 
 fn mean_gain(points: &[(f64, f64)]) -> Option<f64> {
-    (!points.is_empty()).then(|| points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64)
+    mean(&points.iter().map(|p| p.1).collect::<Vec<_>>())
 }
 
 /// The regularised variants of each experiment (full, head, tail), by experiment.
@@ -59,7 +54,9 @@ pub fn figures(dir: &ExperimentDir, t: &Tables) -> Result<()> {
 
 /// The SUMMARY.md part: each variant's mean gain and the answer.
 pub fn summary(t: &Tables) -> String {
-    let mut out = String::from("\nWhere the robustness gain comes from (mean over ε > 0 of the PGD accuracy gain over Vanilla; `figures/gain.png`):\n\n| experiment | variant | gain |\n|---|---|---|\n");
+    let mut out = String::from(
+        "\nWhere the robustness gain comes from (mean over ε > 0 of the PGD accuracy gain over Vanilla; `figures/gain.png`):\n\n| experiment | variant | gain |\n|---|---|---|\n",
+    );
     for (experiment, variants) in regularised(t) {
         let gains: Vec<(String, Option<f64>)> = variants.iter().map(|v| (v.variant.clone(), mean_gain(&gain_by_epsilon(t, v)))).collect();
         for (v, variant) in gains.iter().zip(&variants) {

@@ -1,9 +1,35 @@
 //! The sizes and settings of one training experiment, as written in a profile section.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 use specreg_data::DatasetId;
 
 use crate::error::{Error, Result};
+
+/// Where a profile section comes from: the file and the section's name, for messages.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionOf<'a> {
+    /// The profile file.
+    pub file: &'a Path,
+    /// The section (`e1`, `t2`, …).
+    pub section: &'a str,
+}
+
+impl SectionOf<'_> {
+    /// The error for `setting` of this section: `problem` says what is wrong and what is allowed.
+    pub fn bad(&self, setting: impl Into<String>, problem: impl Into<String>) -> Error {
+        Error::setting(self.file, self.section, setting, problem)
+    }
+
+    /// The section's JSON as `T`; an error names the setting (`epsilons[2]`) and what is wrong.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, section: &serde_json::Value) -> Result<T> {
+        serde_path_to_error::deserialize(section).map_err(|e| {
+            let setting = e.path().to_string();
+            Error::SectionParse { path: self.file.into(), section: self.section.into(), setting, problem: e.into_inner().to_string() }
+        })
+    }
+}
 
 /// The sizes and settings of one training experiment (a section `e1`, `e2_mlp`, … of a profile).
 ///
@@ -21,8 +47,11 @@ pub struct TrainingSettings {
     /// Test accuracy and test spectra on the first n test examples (null: all).
     #[serde(default)]
     pub test_examples: Option<usize>,
-    /// Attack the first n test examples.
+    /// Attack the first n test examples (at most the test examples measured).
     pub attack_examples: usize,
+    /// The attacks run at every ε, by their names in the attack table (default `fgsm` and `pgd`).
+    #[serde(default = "default_attacks", skip_serializing_if = "is_default_attacks")]
+    pub attacks: Vec<String>,
     /// One run per seed.
     pub seeds: Vec<u64>,
     /// Epochs per run.
@@ -39,7 +68,7 @@ pub struct TrainingSettings {
     /// CNN conv channels (ignored by MLP experiments).
     #[serde(default = "default_channels")]
     pub conv_channels: Vec<usize>,
-    /// ε grid; null: PROTOCOL §1.6's grid for the dataset.
+    /// ε grid; null: protocol §1.6's grid for the dataset.
     #[serde(default)]
     pub epsilons: Option<Vec<f64>>,
     /// PGD steps.
@@ -77,6 +106,14 @@ fn is_default_spectrum_every(k: &usize) -> bool {
     *k == default_spectrum_every()
 }
 
+/// FGSM and PGD, the paper's attacks.
+pub fn default_attacks() -> Vec<String> {
+    vec!["fgsm".into(), "pgd".into()]
+}
+fn is_default_attacks(attacks: &[String]) -> bool {
+    attacks == default_attacks().as_slice()
+}
+
 fn mnist_only() -> Vec<String> {
     vec!["mnist".into()]
 }
@@ -105,15 +142,19 @@ fn finite_at_least(value: f64, min: f64, strict: bool) -> bool {
 }
 
 impl TrainingSettings {
-    /// Checks every setting, naming the first one out of range (with `profile` and `section`).
-    pub fn validate(&self, profile: &str, section: &str) -> Result<()> {
-        let bad = |setting: &str, problem: String| Err(Error::setting(profile, section, setting, problem));
+    /// Checks every setting and every setting against the others and against the datasets' sizes,
+    /// naming the first problem with the file and section it is in.
+    pub fn validate(&self, at: SectionOf<'_>) -> Result<()> {
+        let bad = |setting: &str, problem: String| Err(at.bad(setting, problem));
         if self.datasets.is_empty() {
             return bad("datasets", "must name at least one dataset (mnist, cifar10)".into());
         }
+        let mut datasets = Vec::new();
         for d in &self.datasets {
-            if !matches!(DatasetId::from_name(d), Some(DatasetId::Mnist | DatasetId::Cifar10)) {
-                return bad("datasets", format!("unknown dataset {d:?}: allowed are mnist and cifar10"));
+            match DatasetId::from_name(d) {
+                Some(id @ (DatasetId::Mnist | DatasetId::Cifar10)) if !datasets.contains(&id) => datasets.push(id),
+                Some(DatasetId::Mnist | DatasetId::Cifar10) => return bad("datasets", format!("names {d:?} twice")),
+                _ => return bad("datasets", format!("unknown dataset {d:?}: allowed are mnist and cifar10")),
             }
         }
         if self.train_per_class == Some(0) {
@@ -125,8 +166,39 @@ impl TrainingSettings {
         if self.attack_examples == 0 {
             return bad("attack_examples", "must be ≥ 1".into());
         }
+        for &dataset in &datasets {
+            let sizes = dataset.sizes();
+            let name = dataset.name();
+            if let Some(k) = self.train_per_class
+                && k > sizes.smallest_train_class
+            {
+                return bad(
+                    "train_per_class",
+                    format!("is {k}, but {name}'s smallest class has {} training examples (null: the whole training set)", sizes.smallest_train_class),
+                );
+            }
+            if let Some(n) = self.test_examples
+                && n > sizes.test
+            {
+                return bad("test_examples", format!("is {n}, but {name} has {} test examples", sizes.test));
+            }
+            let measured = self.test_examples.unwrap_or(sizes.test);
+            if self.attack_examples > measured {
+                let which = if self.test_examples.is_some() { "test_examples" } else { "the test set" };
+                return bad(
+                    "attack_examples",
+                    format!(
+                        "is {}, above the {measured} test examples measured ({which} on {name}); attacks run on the first test examples",
+                        self.attack_examples
+                    ),
+                );
+            }
+        }
         if self.seeds.is_empty() {
             return bad("seeds", "must list at least one seed".into());
+        }
+        if let Some(seed) = first_repeat(&self.seeds) {
+            return bad("seeds", format!("lists seed {seed} twice; each seed is one run"));
         }
         if self.epochs == 0 {
             return bad("epochs", "must be ≥ 1".into());
@@ -146,6 +218,9 @@ impl TrainingSettings {
         if let Some(b) = self.betas.iter().find(|b| !finite_at_least(**b, 0.0, false)) {
             return bad("betas", format!("contains {b}; every β must be finite and ≥ 0"));
         }
+        if let Some(b) = first_repeat(&self.betas) {
+            return bad("betas", format!("lists β = {b} twice"));
+        }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
             return bad("hidden", format!("is {:?}; needs at least one hidden layer, every width ≥ 1", self.hidden));
         }
@@ -156,6 +231,9 @@ impl TrainingSettings {
             && (eps.is_empty() || eps.iter().any(|e| !(0.0..=1.0).contains(e)))
         {
             return bad("epsilons", format!("is {eps:?}; must be a non-empty list of values in [0, 1]"));
+        }
+        if let Some(e) = self.epsilons.as_deref().and_then(first_repeat) {
+            return bad("epsilons", format!("lists ε = {e} twice"));
         }
         if self.pgd_steps == 0 {
             return bad("pgd_steps", "must be ≥ 1".into());
@@ -169,10 +247,33 @@ impl TrainingSettings {
         if let Some(w) = self.weight_decays.iter().find(|w| !finite_at_least(**w, 0.0, false)) {
             return bad("weight_decays", format!("contains {w}; every weight decay must be finite and ≥ 0"));
         }
+        if let Some(w) = first_repeat(&self.weight_decays) {
+            return bad("weight_decays", format!("lists {w} twice"));
+        }
+        if let Some(t) = first_repeat(&self.taus) {
+            return bad("taus", format!("lists τ = {t} twice"));
+        }
+        if self.attacks.is_empty() {
+            return bad("attacks", "must name at least one attack".into());
+        }
+        if let Some(a) = first_repeat(&self.attacks) {
+            return bad("attacks", format!("names {a:?} twice"));
+        }
         Ok(())
     }
 
-    /// The ε grid for `dataset`: the profile's, else PROTOCOL §1.6's.
+    /// The settings a section must not leave empty for its experiment to compare anything: `betas`,
+    /// `weight_decays`, `taus`.
+    pub fn list_len(&self, setting: &str) -> Option<usize> {
+        match setting {
+            "betas" => Some(self.betas.len()),
+            "weight_decays" => Some(self.weight_decays.len()),
+            "taus" => Some(self.taus.len()),
+            _ => None,
+        }
+    }
+
+    /// The ε grid for `dataset`: the profile's, else protocol §1.6's.
     pub fn epsilons(&self, dataset: DatasetId) -> Vec<f64> {
         self.epsilons.clone().unwrap_or_else(|| match dataset {
             DatasetId::Cifar10 => (0..=8).map(|k| k as f64 / 255.0).collect(),
@@ -182,10 +283,17 @@ impl TrainingSettings {
 
     /// Training examples a run on `dataset` sees.
     pub fn train_examples(&self, dataset: DatasetId) -> usize {
-        let full = match dataset {
-            DatasetId::Cifar10 => 50_000,
-            _ => 60_000,
-        };
+        let full = dataset.sizes().train;
         self.train_per_class.map_or(full, |k| (k * 10).min(full))
     }
+
+    /// Test examples measured on `dataset`.
+    pub fn test_count(&self, dataset: DatasetId) -> usize {
+        self.test_examples.unwrap_or(dataset.sizes().test)
+    }
+}
+
+/// The first value that appears twice in `values`.
+fn first_repeat<T: PartialEq + Clone>(values: &[T]) -> Option<T> {
+    values.iter().enumerate().find(|(k, v)| values[..*k].contains(v)).map(|(_, v)| v.clone())
 }

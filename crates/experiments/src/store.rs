@@ -1,61 +1,25 @@
-//! Where an experiment's results live, and the run files that make `reproduce` resumable.
-//!
-//! Layout under `OUT/<id>/`: `runs/<dataset>/<run>.json` (every table row of one finished run, with its
-//! identity), `checkpoints/<dataset>/<run>/` (per-epoch checkpoints of a run in progress),
-//! `models/<dataset>-<run>.safetensors` (PyTorch names), `tables/*.parquet` assembled from the run
-//! files, `figures/*.png` drawn from the tables, and `manifest.json`, written last.
+//! The run files that make `reproduce` resumable: every table row of one finished run, with the
+//! identity it was produced under (`OUT/<id>/runs/<dataset>/<run>.json`, see [`crate::OutDir`]),
+//! failure records, finding an identical finished run elsewhere, and the tables assembled from them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use specreg_data::DatasetId;
-use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
+use specreg_report::tables::{FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
 use specreg_report::{Keyed, write_file_atomically};
 
 use crate::error::{Error, Result, read_to_string};
+use crate::out_dir::{ExperimentDir, OutDir};
 use crate::plan::PlannedRun;
+use crate::tables::Tables;
 
-/// The output directory of one experiment: `OUT/<id>/`.
-#[derive(Debug, Clone)]
-pub struct ExperimentDir {
-    /// `OUT/<id>`.
-    pub root: PathBuf,
-}
-
-impl ExperimentDir {
-    /// The directory of experiment `id` under `out`.
-    pub fn new(out: &Path, id: &str) -> Self {
-        ExperimentDir { root: out.join(id) }
-    }
-    /// `tables/<name>.parquet`.
-    pub fn table(&self, name: &str) -> PathBuf {
-        self.root.join("tables").join(format!("{name}.parquet"))
-    }
-    /// `figures/<name>.png`.
-    pub fn figure(&self, name: &str) -> PathBuf {
-        self.root.join("figures").join(format!("{name}.png"))
-    }
-    /// `manifest.json`: written last; its presence (with a matching configuration) marks the
-    /// experiment finished.
-    pub fn manifest(&self) -> PathBuf {
-        self.root.join("manifest.json")
-    }
-    /// The finished-run file of `run`.
-    pub fn run_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
-        self.root.join("runs").join(dataset.name()).join(format!("{run}.json"))
-    }
-    /// The record of `run`'s failure (divergence), if it failed.
-    pub fn failure_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
-        self.root.join("runs").join(dataset.name()).join(format!("{run}.failed.json"))
-    }
-    /// The checkpoint directory of `run` while it trains.
-    pub fn checkpoints(&self, dataset: DatasetId, run: &str) -> PathBuf {
-        self.root.join("checkpoints").join(dataset.name()).join(run)
-    }
-    /// The trained model of `run`.
-    pub fn model(&self, dataset: DatasetId, run: &str) -> PathBuf {
-        self.root.join("models").join(format!("{}-{run}.safetensors", dataset.name()))
-    }
+/// Where and how fast a run was computed: what plans calibrate from (not part of its identity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTiming {
+    /// [`crate::Processor::speed_key`] of the machine that trained it.
+    pub processor: String,
+    /// Seconds spent measuring after training (spectra, attacks).
+    pub measure_seconds: f64,
 }
 
 /// All rows produced by one finished run, with the identity they were produced under; stored as
@@ -77,6 +41,9 @@ pub struct RunRows {
     /// The training-set spectrum through training (absent from runs finished before trajectories).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trajectory: Vec<TrajectoryRow>,
+    /// Where and how fast it ran (absent from runs finished before timings were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<RunTiming>,
 }
 
 impl RunRows {
@@ -112,7 +79,7 @@ impl RunRows {
     /// Writes a run file atomically. Floats round-trip exactly (serde_json's `float_roundtrip`), so a
     /// run read back and written again is unchanged.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string(self).expect("rows serialise");
+        let json = serde_json::to_string(self).map_err(|source| Error::Json { path: path.into(), source })?;
         Ok(write_file_atomically(path, json)?)
     }
 }
@@ -126,6 +93,14 @@ pub struct RunFailure {
     pub config: serde_json::Value,
     /// The error, with its causes.
     pub error: String,
+}
+
+impl RunFailure {
+    /// Writes the record, atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(|source| Error::Json { path: path.into(), source })?;
+        Ok(write_file_atomically(path, json)?)
+    }
 }
 
 /// The recorded failure of `run` under `dir`, if it failed under `identity`.
@@ -142,14 +117,12 @@ pub fn finished_run(dir: &ExperimentDir, run: &PlannedRun, identity: &serde_json
 /// A finished run with this identity in another experiment's directory under `out` (E2's and E3's
 /// Vanilla runs are the same computation), relabelled for `run`'s experiment, with the directory it
 /// came from. Identical runs are trained once.
-pub fn identical_run(out: &Path, run: &PlannedRun, identity: &serde_json::Value) -> Option<(RunRows, ExperimentDir)> {
-    let mut others: Vec<PathBuf> = std::fs::read_dir(out).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
-    others.sort();
-    let home = out.join(run.experiment);
-    others.into_iter().filter(|p| p.is_dir() && *p != home).find_map(|other| {
-        let dir = ExperimentDir { root: other };
-        finished_run(&dir, run, identity).map(|rows| (rows.relabelled(&run.key.experiment), dir))
-    })
+pub fn identical_run(out: &OutDir, run: &PlannedRun, identity: &serde_json::Value) -> Option<(RunRows, ExperimentDir)> {
+    let home = out.experiment(run.experiment);
+    out.experiments_present()
+        .into_iter()
+        .filter(|dir| *dir != home)
+        .find_map(|dir| finished_run(&dir, run, identity).map(|rows| (rows.relabelled(&run.key.experiment), dir)))
 }
 
 /// Writes the experiment's tables from the run files of `runs` that exist, in that order; returns
@@ -164,11 +137,8 @@ pub fn write_tables(dir: &ExperimentDir, runs: &[PlannedRun]) -> Result<usize> {
             found += 1;
         }
     }
-    tables::write_table(&mut tables::training_frame(&all.training)?, &dir.table("training"))?;
-    tables::write_table(&mut tables::spectra_frame(&all.spectra)?, &dir.table("spectra"))?;
-    tables::write_table(&mut tables::fits_frame(&all.fits)?, &dir.table("fits"))?;
-    tables::write_table(&mut tables::robustness_frame(&all.robustness)?, &dir.table("robustness"))?;
-    tables::write_table(&mut tables::sanity_frame(&all.sanity)?, &dir.table("sanity"))?;
-    tables::write_table(&mut tables::trajectory_frame(&all.trajectory)?, &dir.table("trajectory"))?;
+    let tables =
+        Tables { training: all.training, spectra: all.spectra, fits: all.fits, robustness: all.robustness, sanity: all.sanity, trajectory: all.trajectory };
+    tables.write(dir)?;
     Ok(found)
 }

@@ -63,6 +63,12 @@ pub fn process_alive(pid: u32) -> bool {
     !proc_root.join("self").exists() || proc_root.join(pid.to_string()).exists()
 }
 
+/// Whether `file_name` is one of our temporary files (written by [`write_atomically`]): never a
+/// result in its own right, whoever its writer.
+pub fn is_temporary(file_name: &str) -> bool {
+    temporary_owner(file_name).is_some()
+}
+
 /// The host and pid a temporary file's name records, if it is one of ours.
 fn temporary_owner(file_name: &str) -> Option<(String, u32)> {
     let rest = file_name.strip_prefix('.')?;
@@ -84,7 +90,8 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<Vec<PathBuf>, FileError> {
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(kind) = entry.file_type() else { continue };
-            let stale = temporary_owner(&entry.file_name().to_string_lossy()).is_some_and(|(h, pid)| h == host && pid != std::process::id() && !process_alive(pid));
+            let stale =
+                temporary_owner(&entry.file_name().to_string_lossy()).is_some_and(|(h, pid)| h == host && pid != std::process::id() && !process_alive(pid));
             if stale {
                 let result = if kind.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
                 result.map_err(|source| FileError { path: path.clone(), source })?;

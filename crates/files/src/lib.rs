@@ -1,5 +1,17 @@
 //! # specreg-files
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-files = "0.1"
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: a file under its final name is always complete, and a run lock is held by at most one live
+//! process.
+//!
 //! Result files that many processes, on one machine or on the hosts of a cluster sharing one file
 //! system, can write into one directory without tearing or colliding:
 //!
@@ -32,6 +44,6 @@ mod atomic;
 mod error;
 mod lock;
 
-pub use atomic::{host_name, process_alive, remove_stale_temporaries, temporary_path, write_atomically, write_file_atomically};
+pub use atomic::{host_name, is_temporary, process_alive, remove_stale_temporaries, temporary_path, write_atomically, write_file_atomically};
 pub use error::FileError;
-pub use lock::{Acquired, LockHolder, RunLock, read_holder};
+pub use lock::{Acquired, LOCK_WRITE_GRACE, LockHolder, RunLock, read_holder};

@@ -4,8 +4,10 @@
 //! holder's host, pid, start time and a unique token. While held, a thread touches the file's
 //! modification time every `stale_after / 5` (the heartbeat). A lock is stale when its holder is a
 //! process of this host that has ended, or when its heartbeat is older than `stale_after` (a holder on
-//! another host that died or lost the file system). A stale lock is taken over: renamed away under a
-//! unique name, checked to be the one judged stale (else put back), then created afresh.
+//! another host that died or lost the file system). A lock file that cannot be read as a holder (empty:
+//! its writer died between creating and writing it) is stale once it is older than
+//! [`LOCK_WRITE_GRACE`], on any host. A stale lock is taken over: renamed away under a unique name,
+//! checked to be the one judged stale (else put back), then created afresh.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -18,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{host_name, process_alive, temporary_path};
 use crate::error::FileError;
+
+/// How long a lock file may stay unreadable (created, not yet written) before it counts as left by a
+/// dead writer: writing it takes microseconds, so seconds are ample even on a network file system.
+pub const LOCK_WRITE_GRACE: Duration = Duration::from_secs(5);
 
 /// Who holds a lock, as written in the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,7 +160,8 @@ pub fn read_holder(path: &Path) -> Result<Option<LockHolder>, FileError> {
     }
 }
 
-/// Stale: a dead process of this host, or no heartbeat for `stale_after`.
+/// Stale: a dead process of this host, an unreadable lock older than [`LOCK_WRITE_GRACE`], or no
+/// heartbeat for `stale_after`.
 fn is_stale(path: &Path, holder: &LockHolder, stale_after: Duration) -> Result<bool, FileError> {
     if holder.pid != 0 && holder.host == host_name() && !process_alive(holder.pid) {
         return Ok(true);
@@ -164,7 +171,9 @@ fn is_stale(path: &Path, holder: &LockHolder, stale_after: Duration) -> Result<b
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(source) => return Err(FileError { path: path.to_path_buf(), source }),
     };
-    Ok(SystemTime::now().duration_since(modified).unwrap_or_default() > stale_after)
+    let age = SystemTime::now().duration_since(modified).unwrap_or_default();
+    let unreadable = holder.pid == 0 && holder.token.is_empty();
+    Ok(age > if unreadable { LOCK_WRITE_GRACE.min(stale_after) } else { stale_after })
 }
 
 /// Removes the lock at `path` if it is still `stale`'s: renamed away first (atomic), then compared;
@@ -234,6 +243,24 @@ mod tests {
         std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
         let lock = held(RunLock::try_acquire(&path, Duration::from_secs(60)).unwrap());
         assert_eq!(lock.took_over_from.clone().map(|h| h.token), Some("remote".into()));
+    }
+
+    #[test]
+    fn an_unreadable_lock_is_taken_over_after_the_write_grace_not_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.lock");
+        std::fs::write(&path, b"").unwrap();
+        // Fresh: perhaps being written this instant.
+        assert!(matches!(RunLock::try_acquire(&path, Duration::from_secs(3600)).unwrap(), Acquired::Busy(_)));
+        let old = SystemTime::now() - LOCK_WRITE_GRACE - Duration::from_secs(1);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+        let lock = held(RunLock::try_acquire(&path, Duration::from_secs(3600)).unwrap());
+        assert_eq!(lock.took_over_from.as_ref().map(|h| h.pid), Some(0));
+        // A half-written one too.
+        drop(lock);
+        std::fs::write(&path, b"{\"host\": \"a").unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+        held(RunLock::try_acquire(&path, Duration::from_secs(3600)).unwrap());
     }
 
     #[test]

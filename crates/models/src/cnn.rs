@@ -1,6 +1,6 @@
 //! Small convolutional networks (E2-CNN, E3-CNN): `[conv3×3 (no padding) → tanh → maxpool2] × k →
 //! flatten → [Linear → tanh] × m → Linear`, with an optional per-channel standardisation as the
-//! first layer so that attacks work in [0, 1] pixel units (PROTOCOL §1.1).
+//! first layer so that attacks work in [0, 1] pixel units (protocol §1.1).
 //!
 //! Each block is evaluated as `tanh(maxpool(conv(x)))`, the same function as `maxpool(tanh(conv(x)))`:
 //! tanh is non-decreasing, so it commutes with taking a maximum, and applying it after pooling costs a
@@ -167,10 +167,7 @@ impl Cnn {
     fn channel_constants(&self, s: &Standardize, device: &Device) -> (Tensor<4>, Tensor<4>) {
         let c = s.mean.len();
         let inv: Vec<f32> = s.std.iter().map(|v| 1.0 / v).collect();
-        (
-            Tensor::<1>::from_floats(s.mean.as_slice(), device).reshape([1, c, 1, 1]),
-            Tensor::<1>::from_floats(inv.as_slice(), device).reshape([1, c, 1, 1]),
-        )
+        (Tensor::<1>::from_floats(s.mean.as_slice(), device).reshape([1, c, 1, 1]), Tensor::<1>::from_floats(inv.as_slice(), device).reshape([1, c, 1, 1]))
     }
 }
 

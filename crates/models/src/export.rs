@@ -83,11 +83,7 @@ impl Reader<'_> {
     fn float<const D: usize>(&self, name: &str, expected: [usize; D]) -> Result<Tensor<D>, ModelError> {
         let view = self.file.tensor(name).map_err(|_| ModelError::Safetensors(format!("tensor `{name}` is missing")))?;
         if view.dtype() != Dtype::F32 || view.shape() != expected {
-            return Err(ModelError::Safetensors(format!(
-                "tensor `{name}`: expected f32 {expected:?}, found {:?} {:?}",
-                view.dtype(),
-                view.shape()
-            )));
+            return Err(ModelError::Safetensors(format!("tensor `{name}`: expected f32 {expected:?}, found {:?} {:?}", view.dtype(), view.shape())));
         }
         let values: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         Ok(Tensor::from_data(TensorData::new(values, expected), &self.device))
@@ -100,7 +96,11 @@ impl Reader<'_> {
     fn linear(&self, prefix: &str, layer: &mut Linear) -> Result<(), ModelError> {
         let [fan_in, fan_out] = layer.weight.dims();
         // Transposed on the host, so the weight is a plain contiguous tensor like a freshly built one.
-        let torch: Vec<f32> = self.float::<2>(&format!("{prefix}.weight"), [fan_out, fan_in])?.into_data().try_into_vec_as::<f32>().map_err(|e| ModelError::Safetensors(format!("{e:?}")))?;
+        let torch: Vec<f32> = self
+            .float::<2>(&format!("{prefix}.weight"), [fan_out, fan_in])?
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .map_err(|e| ModelError::Safetensors(format!("{e:?}")))?;
         let burn_layout: Vec<f32> = (0..fan_in * fan_out).map(|k| torch[(k % fan_out) * fan_in + k / fan_out]).collect();
         layer.weight = Param::from_tensor(Tensor::from_data(TensorData::new(burn_layout, [fan_in, fan_out]), &self.device));
         if let Some(bias) = &layer.bias {

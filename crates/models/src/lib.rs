@@ -1,7 +1,20 @@
 //! # specreg-models
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-models = "0.1"
+//! burn = { version = "0.22.1", features = ["flex", "autodiff"] }  # the burn whose `Tensor` appears in the API
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: one code path for every device (burn's backend-erased `Tensor`); every hidden layer a penalty
+//! may act on is exposed by `Network::forward_hidden`.
+//!
 //! The networks of Nassar et al. (2020) as burn modules, with every hidden layer exposed so that
-//! penalties and spectrum analysis can tap any of them (`../shared/paper/PROTOCOL.md` §1.3, §2).
+//! penalties and spectrum analysis can tap any of them (the reproduction protocol, `docs/protocol.md` in the repository, §1.3 and §2).
 //!
 //! - [`Mlp`] ([`MlpConfig`]): fully connected layers, tanh or ReLU, optional BatchNorm after the
 //!   activation (E1), optional whitening of one hidden layer (E2 "-Wh"), linear read-out.

@@ -75,11 +75,7 @@ impl MlpConfig {
         let mut widths = vec![self.input];
         widths.extend(&self.hidden);
         let layers = widths.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
-        let norms = if self.batch_norm {
-            self.hidden.iter().map(|&n| BatchNormConfig::new(n).init(device)).collect()
-        } else {
-            Vec::new()
-        };
+        let norms = if self.batch_norm { self.hidden.iter().map(|&n| BatchNormConfig::new(n).init(device)).collect() } else { Vec::new() };
         let readout = LinearConfig::new(*widths.last().expect("input width"), self.classes).init(device);
         let whiten = self.whiten_after.map(|_| self.whiten.init());
         Mlp { layers, norms, readout, activation: self.activation, whiten, whiten_after: self.whiten_after }

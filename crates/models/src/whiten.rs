@@ -1,4 +1,4 @@
-//! Batch whitening (PROTOCOL §1.3): `y = L⁻¹ (x − mean)` with `L Lᵀ = X̃ᵀX̃/B + εI`, on batch
+//! Batch whitening (protocol §1.3): `y = L⁻¹ (x − mean)` with `L Lᵀ = X̃ᵀX̃/B + εI`, on batch
 //! statistics in training and evaluation alike.
 //!
 //! burn has no differentiable Cholesky, so the factor is computed on the host (f64, faer) and the
@@ -23,7 +23,7 @@ pub struct Whiten {
 /// Settings of a [`Whiten`] layer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WhitenConfig {
-    /// Ridge added to the batch covariance (PROTOCOL: 1e-5).
+    /// Ridge added to the batch covariance (protocol §1.3: 1e-5).
     pub epsilon: f64,
 }
 

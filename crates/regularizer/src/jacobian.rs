@@ -1,4 +1,4 @@
-//! The Jacobian regulariser (Hoffman, Roberts & Yaida 2019; PROTOCOL §1.4): `λ_J · ½ ‖J‖²_F`,
+//! The Jacobian regulariser (Hoffman, Roberts & Yaida 2019; protocol §1.4): `λ_J · ½ ‖J‖²_F`,
 //! averaged over the batch, `J = ∂logits/∂input`.
 //!
 //! burn's autodiff is first-order, so the paper's double-backward estimator is unavailable. Instead

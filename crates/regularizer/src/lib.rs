@@ -1,13 +1,26 @@
 //! # specreg-regularizer
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-regularizer = "0.1"
+//! burn = { version = "0.22.1", features = ["flex", "autodiff"] }  # the burn whose `Tensor` appears in the API
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: a penalty is a function of the batch's activations and the frozen eigenvectors alone: no file
+//! I/O, no state carried between batches.
+//!
 //! Penalties that shape hidden representations, for any burn model:
 //!
 //! - [`SpectralPenalty`] ([`SpectralPenaltyConfig`]): the spectral regulariser of Nassar et al. (2020),
-//!   pulling a layer's activation-covariance eigenspectrum towards λ_n ∝ n^(−α) (PROTOCOL §1.2).
+//!   pulling a layer's activation-covariance eigenspectrum towards λ_n ∝ n^(−α) (protocol §1.2).
 //!   Eigenvectors are refreshed once per epoch from the full training set ([`SpectralPenalty::refresh`]);
 //!   each batch then costs one N × N matrix product.
 //! - [`JacobianPenalty`] ([`JacobianPenaltyConfig`]): the Jacobian regulariser of Hoffman, Roberts &
-//!   Yaida (2019), the paper's baseline (PROTOCOL §1.4), estimated with one forward-mode projection.
+//!   Yaida (2019), the paper's baseline (protocol §1.4), estimated with one forward-mode projection.
 //! - [`LayerSelection`]: last hidden layer, all of them, or a list.
 //!
 //! Both are usable alone: add `penalty.value(…)` to your loss.
@@ -40,4 +53,7 @@ mod spectral;
 pub use error::PenaltyError;
 pub use jacobian::{JacobianPenalty, JacobianPenaltyConfig};
 pub use random::device_normal;
-pub use spectral::{LayerSelection, NEGATIVE_EIGENVALUE_TOLERANCE, PenaltyValue, RankWindow, SpectralPenalty, SpectralPenaltyConfig, check_positive_semidefinite, penalty_of_eigenvalues, penalty_with_anchor};
+pub use spectral::{
+    LayerSelection, NEGATIVE_EIGENVALUE_TOLERANCE, PenaltyValue, RankWindow, SpectralPenalty, SpectralPenaltyConfig, check_positive_semidefinite,
+    penalty_of_eigenvalues, penalty_with_anchor,
+};

@@ -1,4 +1,4 @@
-//! The spectral regulariser (PROTOCOL §1.2).
+//! The spectral regulariser (protocol §1.2).
 //!
 //! Once per epoch the layer's eigenvectors `V` are computed from the whole training set and frozen
 //! ([`SpectralPenalty::refresh`]); for every batch, `λ̂_n = v_nᵀ C_B v_n` (the squared column norms of
@@ -178,7 +178,7 @@ impl SpectralPenalty {
     }
 
     /// Sets the frozen eigenvectors from the layer's full-training-set covariance (f64, N × N):
-    /// PROTOCOL §1.2 step 1. Call once per epoch. They live on `device` without autodiff: a constant
+    /// protocol §1.2 step 1. Call once per epoch. They live on `device` without autodiff: a constant
     /// of every batch's graph. Returns the covariance's eigenvalues (decreasing), which the
     /// eigendecomposition yields anyway: the layer's training-set spectrum at this point of training.
     pub fn refresh(&mut self, covariance: ArrayView2<'_, f64>, device: &Device) -> Result<ndarray::Array1<f64>, PenaltyError> {

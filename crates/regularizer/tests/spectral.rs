@@ -49,7 +49,8 @@ fn penalty_vanishes_on_the_target_power_law() {
     let slow: Vec<f32> = (0..100).map(|n| 1.0 / ((n + 1) as f32).powf(0.8)).collect();
     let fast: Vec<f32> = (0..100).map(|n| 1.0 / ((n + 1) as f32).powf(1.25)).collect();
     let config = SpectralPenaltyConfig::new(1.0).with_tau(0);
-    let (slow, fast) = (value(penalty_of_eigenvalues(vector(&slow), &config).unwrap().value), value(penalty_of_eigenvalues(vector(&fast), &config).unwrap().value));
+    let (slow, fast) =
+        (value(penalty_of_eigenvalues(vector(&slow), &config).unwrap().value), value(penalty_of_eigenvalues(vector(&fast), &config).unwrap().value));
     assert!(slow > fast, "hinge: slow decay {slow} should cost more than fast decay {fast}");
 }
 
@@ -116,7 +117,10 @@ fn invalid_use_is_a_typed_error() {
     assert!(!value(degenerate.value.clone()).is_finite());
     assert!(matches!(degenerate.checked(), Err(PenaltyError::Anchor { .. })));
     assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(5, Some(4)))).init(50), Err(PenaltyError::Settings(_))));
-    assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(1, Some(11)))).init(50), Err(PenaltyError::Settings(_))), "a window that ends at the anchor penalises nothing");
+    assert!(
+        matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(1, Some(11)))).init(50), Err(PenaltyError::Settings(_))),
+        "a window that ends at the anchor penalises nothing"
+    );
     assert!(matches!(SpectralPenaltyConfig::new(1.0).with_ranks(Some(RankWindow::new(12, Some(60)))).init(50), Err(PenaltyError::Settings(_))));
     assert!(matches!(LayerSelection::Indices(vec![3]).resolve(3), Err(PenaltyError::Settings(_))));
     assert_eq!(LayerSelection::All.resolve(3).unwrap(), vec![0, 1, 2]);
@@ -140,10 +144,15 @@ fn device_ranking_equals_a_host_sort_ties_included() {
     let order = host_order(&lambda);
     let sorted: Vec<f64> = order.iter().map(|&k| f64::from(lambda[k])).collect();
     let anchor = sorted[3] * 4.0;
-    let host_value: f64 = (4..lambda.len()).filter(|&n| sorted[n] > 0.0).map(|n| {
-        let e = sorted[n] * (n + 1) as f64 / anchor - 1.0;
-        e * e + e.max(0.0)
-    }).sum::<f64>() * 3.0 / lambda.len() as f64;
+    let host_value: f64 = (4..lambda.len())
+        .filter(|&n| sorted[n] > 0.0)
+        .map(|n| {
+            let e = sorted[n] * (n + 1) as f64 / anchor - 1.0;
+            e * e + e.max(0.0)
+        })
+        .sum::<f64>()
+        * 3.0
+        / lambda.len() as f64;
     assert!((device_value - host_value).abs() < 1e-6 * host_value, "device {device_value}, host {host_value}");
     // Same inputs, same bits.
     assert_eq!(device_value.to_bits(), value(penalty_of_eigenvalues(vector(&lambda), &config).unwrap().value).to_bits());

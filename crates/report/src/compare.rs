@@ -142,7 +142,8 @@ fn table_files(dir: &Path) -> Result<BTreeSet<PathBuf>> {
         let Ok(entries) = std::fs::read_dir(&tables) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "parquet") {
+            // A temporary file of a writer that died is not a table.
+            if path.extension().is_some_and(|e| e == "parquet") && !specreg_files::is_temporary(&entry.file_name().to_string_lossy()) {
                 files.insert(path.strip_prefix(dir).expect("under dir").to_path_buf());
             }
         }
@@ -199,14 +200,14 @@ pub fn compare_tables(left: &Path, right: &Path, name: &Path, ignore: &[&str], t
 mod tests {
     use super::*;
     use crate::RunKey;
-    use crate::tables::{TrainingRow, training_frame, write_table};
+    use crate::tables::TrainingRow;
 
     fn row(seed: u64, loss: f64, seconds: f64) -> TrainingRow {
         TrainingRow { key: RunKey::new("E1", "Vanilla", 0.0, seed), epoch: 1, loss, penalty: 0.0, train_acc: 0.5, test_acc: 0.5, seconds }
     }
 
     fn write(dir: &Path, rows: &[TrainingRow]) {
-        write_table(&mut training_frame(rows).unwrap(), &dir.join("E1/tables/training.parquet")).unwrap();
+        crate::tables::write(rows, &dir.join("E1/tables/training.parquet")).unwrap();
     }
 
     #[test]
@@ -229,6 +230,17 @@ mod tests {
         std::fs::create_dir_all(b.path().join("E2/tables")).unwrap();
         std::fs::copy(b.path().join("E1/tables/training.parquet"), b.path().join("E2/tables/training.parquet")).unwrap();
         assert!(compare_results(a.path(), b.path(), &[], Tolerance::EXACT).unwrap().structural.iter().any(|s| s.contains("only in the right")));
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_not_tables() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(a.path(), &[row(0, 1.0, 3.0)]);
+        write(b.path(), &[row(0, 1.0, 3.0)]);
+        let leftover = specreg_files::temporary_path(&b.path().join("E1/tables/fits.parquet"));
+        std::fs::write(&leftover, b"").unwrap();
+        let comparison = compare_results(a.path(), b.path(), &[], Tolerance::EXACT).unwrap();
+        assert!(comparison.equal() && comparison.tables.len() == 1, "{comparison}");
     }
 
     #[test]

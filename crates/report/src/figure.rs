@@ -3,12 +3,12 @@
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::prelude::*;
 use plotters::coord::ranged1d::ValueFormatter;
+use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use specreg_files::write_atomically;
 use crate::error::{ReportError, Result};
+use specreg_files::write_atomically;
 
 /// Pixels per panel (readable when a 2-panel figure is printed at paper width).
 const PANEL_W: u32 = 640;
@@ -65,6 +65,8 @@ pub struct Panel {
     pub log_x: bool,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// Only integer ticks on the x axis (epochs).
+    pub integer_x: bool,
     /// What is drawn, in order.
     pub series: Vec<Series>,
 }
@@ -72,7 +74,7 @@ pub struct Panel {
 impl Panel {
     /// A panel with linear axes.
     pub fn linear(title: &str, x_label: &str, y_label: &str) -> Self {
-        Panel { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), log_x: false, log_y: false, series: vec![] }
+        Panel { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), log_x: false, log_y: false, integer_x: false, series: vec![] }
     }
     /// A panel with logarithmic axes (spectra).
     pub fn log_log(title: &str, x_label: &str, y_label: &str) -> Self {
@@ -81,6 +83,11 @@ impl Panel {
     /// The panel with one more series.
     pub fn with(mut self, series: Series) -> Self {
         self.series.push(series);
+        self
+    }
+    /// The same panel with integer ticks only on its x axis.
+    pub fn integer_x(mut self) -> Self {
+        self.integer_x = true;
         self
     }
 }
@@ -143,10 +150,15 @@ pub fn draw_panels(path: &Path, title: &str, panels: &[Panel], columns: usize) -
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+/// Height of one row of the legend under a panel, in pixels; two entries per row.
+const LEGEND_ROW_H: u32 = 18;
+
 fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let points = panel.series.iter().flat_map(|s| s.points.iter().chain(s.fill_to.iter().flatten())).filter(|(x, y)| {
-        x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0)
-    });
+    let points = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().chain(s.fill_to.iter().flatten()))
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
@@ -155,20 +167,76 @@ fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn
         (x0, x1, y0, y1) = (1.0, 10.0, 1.0, 10.0);
     }
     let pad = |lo: f64, hi: f64, log: bool| {
-        if log { (lo / 1.5, hi * 1.5) } else { let m = (hi - lo).max(1e-12) * 0.05; (lo - m, hi + m) }
+        if log {
+            (lo / 1.5, hi * 1.5)
+        } else {
+            let m = (hi - lo).max(1e-12) * 0.05;
+            (lo - m, hi + m)
+        }
     };
     let (x0, x1) = pad(x0, x1, panel.log_x);
     let (y0, y1) = pad(y0, y1, panel.log_y);
-    let mut builder = ChartBuilder::on(area);
+    // The legend goes under the plot, outside the data: two entries per row.
+    let labelled = panel.series.iter().filter(|s| s.label.is_some()).count() as u32;
+    let legend_h = if labelled == 0 { 0 } else { 8 + labelled.div_ceil(2) * LEGEND_ROW_H };
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1.saturating_sub(legend_h));
+    let mut builder = ChartBuilder::on(&plot);
     builder.caption(&panel.title, (FONT, 20)).margin(12).x_label_area_size(44).y_label_area_size(72);
     // Four axis combinations share one drawing routine.
     let spans = ((!panel.log_x).then_some(x1 - x0), (!panel.log_y).then_some(y1 - y0));
     match (panel.log_x, panel.log_y) {
-        (true, true) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?, panel, spans),
-        (true, false) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?, panel, spans),
-        (false, true) => draw_series(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?, panel, spans),
-        (false, false) => draw_series(builder.build_cartesian_2d(x0..x1, y0..y1)?, panel, spans),
+        (true, true) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?, panel, spans)?,
+        (true, false) => draw_series(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?, panel, spans)?,
+        (false, true) => draw_series(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?, panel, spans)?,
+        (false, false) => draw_series(builder.build_cartesian_2d(x0..x1, y0..y1)?, panel, spans)?,
     }
+    draw_legend(&legend, panel)
+}
+
+/// The legend under a panel: each labelled series' line (with its marker) and label.
+fn draw_legend(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let width = area.dim_in_pixel().0 as i32;
+    let column_w = (width - 24) / 2;
+    for (k, (index, s)) in panel.series.iter().enumerate().filter(|(_, s)| s.label.is_some()).enumerate() {
+        let (x, y) = (12 + (k as i32 % 2) * column_w, 4 + (k as i32 / 2) * LEGEND_ROW_H as i32 + LEGEND_ROW_H as i32 / 2);
+        let style = ShapeStyle::from(&s.color).stroke_width(2);
+        if s.dashed {
+            area.draw(&PathElement::new(vec![(x, y), (x + 8, y)], style))?;
+            area.draw(&PathElement::new(vec![(x + 14, y), (x + 22, y)], style))?;
+        } else {
+            area.draw(&PathElement::new(vec![(x, y), (x + 22, y)], style))?;
+            draw_marker(area, marker_of(index), (x + 11, y), s.color)?;
+        }
+        let label = s.label.as_deref().unwrap_or_default();
+        area.draw(&Text::new(label.to_string(), (x + 30, y - 8), (FONT, 14).into_font().color(&BLACK)))?;
+    }
+    Ok(())
+}
+
+/// The marker of the series at `index` in its panel: five shapes in turn, so that curves drawn over
+/// each other stay apart.
+fn marker_of(index: usize) -> usize {
+    index % 5
+}
+
+fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    kind: usize,
+    (x, y): (i32, i32),
+    color: RGBColor,
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let style = ShapeStyle::from(&color).stroke_width(2);
+    match kind {
+        0 => area.draw(&Circle::new((x, y), 4, style))?,
+        1 => area.draw(&TriangleMarker::new((x, y), 5, style))?,
+        2 => area.draw(&Rectangle::new([(x - 4, y - 4), (x + 4, y + 4)], style))?,
+        3 => area.draw(&Cross::new((x, y), 4, style))?,
+        _ => area.draw(&Polygon::new(vec![(x, y - 5), (x + 5, y), (x, y + 5), (x - 5, y)], style))?,
+    }
+    Ok(())
 }
 
 /// Short tick labels: "0.25", "10", "1e-06". On a linear axis spanning `span`, a value within 1e-9 of
@@ -185,56 +253,63 @@ fn tick(v: f64, span: Option<f64>) -> String {
     }
 }
 
-fn draw_series<'a, X, Y>(mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>, panel: &Panel, (x_span, y_span): (Option<f64>, Option<f64>)) -> std::result::Result<(), Box<dyn std::error::Error>>
+/// Markers per line: at most this many, spread along it.
+const MARKERS_PER_LINE: usize = 8;
+
+fn draw_series<'a, X, Y>(
+    mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    panel: &Panel,
+    (x_span, y_span): (Option<f64>, Option<f64>),
+) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let integer_x = panel.integer_x;
+    let x_ticks = match x_span {
+        Some(span) if integer_x => (span.round() as usize + 1).clamp(2, 11),
+        _ => 10,
+    };
     chart
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
-        .x_label_formatter(&|v| tick(*v, x_span))
+        .x_labels(x_ticks)
+        .x_label_formatter(&|v| if integer_x && (v - v.round()).abs() > 1e-9 { String::new() } else { tick(*v, x_span) })
         .y_label_formatter(&|v| tick(*v, y_span))
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    let mut labelled = false;
-    for s in &panel.series {
+    let visible = |(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0);
+    for (index, s) in panel.series.iter().enumerate() {
         let style = ShapeStyle::from(&s.color).stroke_width(2);
-        let points: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0))
-            .collect();
+        let points: Vec<(f64, f64)> = s.points.iter().copied().filter(visible).collect();
         if let Some(upper) = &s.fill_to {
             let mut outline = points.clone();
-            outline.extend(upper.iter().rev().copied().filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0)));
+            outline.extend(upper.iter().rev().copied().filter(visible));
             chart.draw_series(std::iter::once(Polygon::new(outline, s.color.mix(0.18).filled())))?;
             continue;
         }
-        let drawn = if s.dashed {
-            chart.draw_series(DashedLineSeries::new(points, 8, 6, style))?
-        } else {
-            chart.draw_series(LineSeries::new(points, style))?
-        };
-        if let Some(label) = &s.label {
-            labelled = true;
-            let color = s.color;
-            drawn.label(label.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        if s.dashed {
+            chart.draw_series(DashedLineSeries::new(points, 8, 6, style))?;
+            continue;
         }
-    }
-    if labelled {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            // Spectra decay to the lower right, so their legend goes lower left.
-            .position(if panel.log_y { SeriesLabelPosition::LowerLeft } else { SeriesLabelPosition::UpperRight })
-            .draw()?;
+        chart.draw_series(LineSeries::new(points.clone(), style))?;
+        if s.label.is_some() && !points.is_empty() {
+            // A few markers per line, each series starting at its own phase, so equal curves drawn
+            // over each other still show every series' marker.
+            let step = points.len().div_ceil(MARKERS_PER_LINE).max(1);
+            let phase = (index * step.div_ceil(5).max(1)) % step;
+            let kind = marker_of(index);
+            let color = s.color;
+            let marked: Vec<(f64, f64)> = points.iter().copied().skip(phase).step_by(step).collect();
+            let drawing = chart.plotting_area();
+            for p in marked {
+                let pixel = drawing.map_coordinate(&p);
+                draw_marker(&drawing.use_screen_coord(), kind, pixel, color)?;
+            }
+        }
     }
     Ok(())
 }

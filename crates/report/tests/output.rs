@@ -25,18 +25,18 @@ fn tables_round_trip() {
         })
         .collect();
     let path = dir.path().join("tables/spectra.parquet");
-    write_table(&mut spectra_frame(&spectra).unwrap(), &path).unwrap();
-    assert_eq!(read_spectra(&path).unwrap(), spectra);
+    write(&spectra, &path).unwrap();
+    assert_eq!(read::<SpectrumRow>(&path).unwrap(), spectra);
     let frame = read_table(&path).unwrap();
     let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
     assert_eq!(names, ["experiment", "variant", "beta", "seed", "layer", "split", "rank", "eigenvalue"]);
 
     let projections = vec![ProjectionRow { experiment: "T2".into(), variant: "alpha=1".into(), alpha: 1.0, direction: 2, theta: 0.5, value: -0.25 }];
     let path = dir.path().join("projections.parquet");
-    write_table(&mut projections_frame(&projections).unwrap(), &path).unwrap();
-    assert_eq!(read_projections(&path).unwrap(), projections);
+    write(&projections, &path).unwrap();
+    assert_eq!(read::<ProjectionRow>(&path).unwrap(), projections);
     // Reading a table with another table's reader is a schema error, not a panic.
-    assert!(read_fits(&path).is_err());
+    assert!(read::<FitRow>(&path).is_err());
 }
 
 #[test]
@@ -47,7 +47,11 @@ fn figures_are_pngs_of_the_expected_size() {
         .with(Series::line("α = 1", variant_color(1), curve(1.0)))
         .with(Series::unlabelled(ramp_color(0.7), curve(2.0)))
         .with(Series::line("1/n", variant_color(0), curve(1.0)).dashed());
-    let lines = Panel::linear("curve", "θ", "projection").with(Series::line("sin", variant_color(2), (0..100).map(|i| (i as f64 / 10.0, (i as f64 / 10.0).sin())).collect()));
+    let lines = Panel::linear("curve", "θ", "projection").with(Series::line(
+        "sin",
+        variant_color(2),
+        (0..100).map(|i| (i as f64 / 10.0, (i as f64 / 10.0).sin())).collect(),
+    ));
     let path = dir.path().join("figures/test.png");
     draw_panels(&path, "Two panels", &[spectra, lines], 2).unwrap();
     assert_eq!(png_size(&path), (1280, 528));

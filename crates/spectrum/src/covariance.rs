@@ -117,7 +117,7 @@ impl CovarianceAccumulator {
         Array1::from(self.mean.clone())
     }
 
-    /// Population covariance, scatter / n: the normalisation PROTOCOL §1.2 uses for the full training set.
+    /// Population covariance, scatter / n: the normalisation protocol §1.2 uses for the full training set.
     pub fn covariance(&self) -> Result<Array2<f64>> {
         self.normalised(0)
     }
@@ -125,6 +125,21 @@ impl CovarianceAccumulator {
     /// Sample covariance, scatter / (n − 1): the normalisation of a minibatch estimate.
     pub fn sample_covariance(&self) -> Result<Array2<f64>> {
         self.normalised(1)
+    }
+
+    /// The covariance with divisor n − `ddof` (0: population, 1: sample, as numpy's `ddof`).
+    pub fn covariance_ddof(&self, ddof: usize) -> Result<Array2<f64>> {
+        self.normalised(ddof)
+    }
+
+    /// The uncentred second-moment matrix Σ x xᵀ / (n − `ddof`): the scatter plus n·mean·meanᵀ.
+    pub fn second_moment(&self, ddof: usize) -> Result<Array2<f64>> {
+        let mut matrix = self.normalised(ddof)?;
+        let scale = self.count as f64 / (self.count - ddof) as f64;
+        for ((i, j), v) in matrix.indexed_iter_mut() {
+            *v += self.mean[i] * self.mean[j] * scale;
+        }
+        Ok(matrix)
     }
 
     fn normalised(&self, ddof: usize) -> Result<Array2<f64>> {
@@ -150,14 +165,34 @@ impl CovarianceAccumulator {
                 let centred = centre_column_major::<T, f64>(rows, &block_mean, |v| v);
                 let x = MatRef::from_column_major_slice(&centred, n, d);
                 let scatter = MatMut::from_column_major_slice_mut(&mut self.scatter, d, d);
-                matmul(scatter, BlockStructure::TriangularLower, Accum::Add, x.transpose(), BlockStructure::Rectangular, x, BlockStructure::Rectangular, 1.0, Par::rayon(0));
+                matmul(
+                    scatter,
+                    BlockStructure::TriangularLower,
+                    Accum::Add,
+                    x.transpose(),
+                    BlockStructure::Rectangular,
+                    x,
+                    BlockStructure::Rectangular,
+                    1.0,
+                    Par::rayon(0),
+                );
             }
             Precision::Fast => {
                 let centred = centre_column_major::<T, f32>(rows, &block_mean, |v| v as f32);
                 let x = MatRef::from_column_major_slice(&centred, n, d);
                 let mut partial = vec![0f32; d * d];
                 let dst = MatMut::from_column_major_slice_mut(&mut partial, d, d);
-                matmul(dst, BlockStructure::TriangularLower, Accum::Replace, x.transpose(), BlockStructure::Rectangular, x, BlockStructure::Rectangular, 1.0, Par::rayon(0));
+                matmul(
+                    dst,
+                    BlockStructure::TriangularLower,
+                    Accum::Replace,
+                    x.transpose(),
+                    BlockStructure::Rectangular,
+                    x,
+                    BlockStructure::Rectangular,
+                    1.0,
+                    Par::rayon(0),
+                );
                 self.scatter.par_chunks_mut(d).zip(partial.par_chunks(d)).enumerate().for_each(|(j, (s, p))| {
                     for i in j..d {
                         s[i] += p[i] as f64;
@@ -216,10 +251,13 @@ fn column_means<T: Sample>(rows: &[T], d: usize) -> Vec<f64> {
             }
             s
         })
-        .reduce(|| vec![0f64; d], |mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-            a
-        });
+        .reduce(
+            || vec![0f64; d],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
     sums.into_iter().map(|s| s / n as f64).collect()
 }
 

@@ -19,11 +19,7 @@ use crate::error::{Result, SpectrumError};
 /// the estimation noise.
 pub fn cross_validated_spectrum<T: Sample>(repeat1: ArrayView2<'_, T>, repeat2: ArrayView2<'_, T>) -> Result<Array1<f64>> {
     if repeat1.dim() != repeat2.dim() {
-        return Err(SpectrumError::Shape(format!(
-            "repeats must both be stimuli × neurons of the same size, got {:?} and {:?}",
-            repeat1.dim(),
-            repeat2.dim()
-        )));
+        return Err(SpectrumError::Shape(format!("repeats must both be stimuli × neurons of the same size, got {:?} and {:?}", repeat1.dim(), repeat2.dim())));
     }
     let (stimuli, neurons) = repeat1.dim();
     if neurons == 0 {

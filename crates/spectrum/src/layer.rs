@@ -25,7 +25,7 @@ pub struct Spectrum {
 pub struct SpectrumOptions {
     /// Also return eigenvectors (costs about three times the eigenvalues-only solve).
     pub eigenvectors: bool,
-    /// Fit range; `None` means PROTOCOL §1.7's default ([`RankRange::protocol`]).
+    /// Fit range; `None` means protocol §1.7's default ([`RankRange::protocol`]).
     pub fit_range: Option<RankRange>,
     /// Accumulation precision of the covariance.
     pub precision: Precision,

@@ -1,5 +1,17 @@
 //! # specreg-spectrum
 //!
+//! ```toml
+//! [dependencies]
+//! specreg-spectrum = "0.1"
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: covariances are accumulated in f64 and eigenvalues come in decreasing order; no deep-learning
+//! dependency.
+//!
 //! Covariance eigenspectra and their power laws, for anyone with a matrix of responses: a layer's
 //! activations or a population of recorded neurons (rows = examples or stimuli, columns = units).
 //! ndarray in, ndarray out, f64 inside; no deep-learning dependency.
@@ -40,6 +52,7 @@ mod covariance;
 mod cvpca;
 mod eigen;
 mod error;
+mod estimate;
 mod layer;
 mod powerlaw;
 pub mod simulate;
@@ -48,8 +61,9 @@ pub use covariance::{CovarianceAccumulator, Precision, Sample, covariance};
 pub use cvpca::cross_validated_spectrum;
 pub use eigen::{Eigen, eigh, eigvalsh, inverse_cholesky};
 pub use error::{Result, SpectrumError};
+pub use estimate::{AlphaFit, FitMethod, Interval, Resampling, fit_alpha, interval_over_examples, interval_over_ranks};
 pub use layer::{Spectrum, SpectrumOptions, layer_spectrum, layer_spectrum_with};
 pub use powerlaw::{
-    PowerLawFit, RankRange, fit_power_law, fit_power_law_default, fraction_near_target, normalized, participation_ratio,
-    reference_curve, smoothness_threshold, target_spectrum,
+    PowerLawFit, RankRange, fit_power_law, fit_power_law_default, fraction_near_target, normalized, participation_ratio, reference_curve, smoothness_threshold,
+    target_spectrum,
 };

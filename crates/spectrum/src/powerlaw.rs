@@ -19,7 +19,7 @@ impl RankRange {
         RankRange { min, max }
     }
 
-    /// PROTOCOL §1.7: ranks 11–500, or up to N/2 when the spectrum is shorter than 1,000.
+    /// protocol §1.7: ranks 11–500, or up to N/2 when the spectrum is shorter than 1,000.
     pub fn protocol(n: usize) -> Self {
         RankRange { min: 11, max: 500.min(n / 2) }
     }
@@ -56,18 +56,14 @@ pub fn fit_power_law(eigenvalues: &[f64], range: RankRange) -> Result<PowerLawFi
     }
     let max = (range.min..=range.max).take_while(|&r| eigenvalues[r - 1] > 0.0).last().unwrap_or(0);
     if max < range.min + 2 {
-        return Err(SpectrumError::FitRange(format!(
-            "fewer than 3 positive eigenvalues from rank {} (rank {} is not positive)",
-            range.min,
-            max + 1
-        )));
+        return Err(SpectrumError::FitRange(format!("fewer than 3 positive eigenvalues from rank {} (rank {} is not positive)", range.min, max + 1)));
     }
     let (xs, ys): (Vec<f64>, Vec<f64>) = (range.min..=max).map(|r| ((r as f64).ln(), eigenvalues[r - 1].ln())).unzip();
     let (slope, intercept, r2) = least_squares(&xs, &ys);
     Ok(PowerLawFit { alpha: -slope, intercept, r2, range: RankRange { min: range.min, max } })
 }
 
-/// Fits over the default range of PROTOCOL §1.7.
+/// Fits over the default range of protocol §1.7.
 pub fn fit_power_law_default(eigenvalues: &[f64]) -> Result<PowerLawFit> {
     fit_power_law(eigenvalues, RankRange::protocol(eigenvalues.len()))
 }
@@ -108,18 +104,17 @@ pub fn smoothness_threshold(input_dim: usize) -> f64 {
     1.0 + 2.0 / input_dim as f64
 }
 
-/// The spectral regulariser's target (PROTOCOL §1.2, 0-based index n): γ_n = λ_τ (τ+1)^α / (n+1)^α,
+/// The spectral regulariser's target (protocol §1.2, 0-based index n): γ_n = λ_τ (τ+1)^α / (n+1)^α,
 /// anchored on the τ-th eigenvalue of `eigenvalues` (decreasing order).
 pub fn target_spectrum(eigenvalues: &[f64], alpha: f64, tau: usize) -> Result<Array1<f64>> {
-    let anchor = *eigenvalues
-        .get(tau)
-        .ok_or_else(|| SpectrumError::FitRange(format!("τ = {tau} is beyond a spectrum of {} eigenvalues", eigenvalues.len())))?;
+    let anchor =
+        *eigenvalues.get(tau).ok_or_else(|| SpectrumError::FitRange(format!("τ = {tau} is beyond a spectrum of {} eigenvalues", eigenvalues.len())))?;
     let c = anchor * ((tau + 1) as f64).powf(alpha);
     Ok((0..eigenvalues.len()).map(|n| c / ((n + 1) as f64).powf(alpha)).collect())
 }
 
 /// The fraction of eigenvalues beyond the anchor (0-based n > τ) that lie within a factor `factor` of
-/// their target γ_n (claim C2 of PROTOCOL §3 uses factor 2).
+/// their target γ_n (claim C2 of protocol §3 uses factor 2).
 pub fn fraction_near_target(eigenvalues: &[f64], alpha: f64, tau: usize, factor: f64) -> Result<f64> {
     let target = target_spectrum(eigenvalues, alpha, tau)?;
     let tail = (tau + 1)..eigenvalues.len();

@@ -22,7 +22,10 @@ pub fn gaussian_responses(samples: usize, variances: &[f64], seed: u64) -> Array
     let dim = variances.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let scales: Array1<f64> = variances.iter().map(|v| v.sqrt()).collect();
-    let latent = Array2::from_shape_fn((samples, dim), |(_, j)| { let z: f64 = StandardNormal.sample(&mut rng); scales[j] * z });
+    let latent = Array2::from_shape_fn((samples, dim), |(_, j)| {
+        let z: f64 = StandardNormal.sample(&mut rng);
+        scales[j] * z
+    });
     latent.dot(&random_rotation(dim, seed.wrapping_add(0x9e37_79b9)).t())
 }
 

@@ -100,7 +100,11 @@ fn streaming_uneven_batches_and_merging_agree_with_one_shot() {
         streamed.update(part).unwrap();
         let mut piece = CovarianceAccumulator::new(40);
         piece.update(part).unwrap();
-        if k % 2 == 0 { merged.merge(&piece).unwrap() } else { merged.update(part).unwrap() }
+        if k % 2 == 0 {
+            merged.merge(&piece).unwrap()
+        } else {
+            merged.update(part).unwrap()
+        }
         start += size;
     }
     assert_eq!(start, 5_000);

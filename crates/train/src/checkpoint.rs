@@ -77,11 +77,7 @@ pub(crate) fn latest(root: &Path) -> Result<Option<Checkpoint>, TrainError> {
 
 /// Writes a checkpoint after `state.history.len()` epochs; `write_weights` saves the model and the
 /// optimizer to the two paths it is given.
-pub(crate) fn save(
-    root: &Path,
-    state: &CheckpointState,
-    write_weights: impl FnOnce(&Path, &Path) -> Result<(), TrainError>,
-) -> Result<(), TrainError> {
+pub(crate) fn save(root: &Path, state: &CheckpointState, write_weights: impl FnOnce(&Path, &Path) -> Result<(), TrainError>) -> Result<(), TrainError> {
     let done = root.join(format!("epoch-{:04}", state.history.len()));
     let tmp = temporary_path(&done);
     fs::create_dir_all(&tmp).map_err(io(&tmp))?;

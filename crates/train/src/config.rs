@@ -15,7 +15,7 @@ pub struct SpectralSettings {
     pub layers: LayerSelection,
 }
 
-/// One training run: Adam with AMSGrad (PROTOCOL §1.5), cross-entropy plus the configured penalties.
+/// One training run: Adam with AMSGrad (protocol §1.5), cross-entropy plus the configured penalties.
 #[derive(Config, Debug, PartialEq)]
 pub struct TrainConfig {
     /// Epochs to train.
@@ -39,7 +39,7 @@ pub struct TrainConfig {
     #[config(default = "None")]
     pub jacobian: Option<JacobianPenaltyConfig>,
     /// Batch size of evaluation passes (test accuracy, eigenvector refresh). Models with
-    /// batch-statistic layers (whitening) depend on it; PROTOCOL §1.3 fixes 1,000.
+    /// batch-statistic layers (whitening) depend on it; protocol §1.3 fixes 1,000.
     #[config(default = 1000)]
     pub eval_batch_size: usize,
 }
@@ -54,7 +54,7 @@ impl TrainConfig {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad(format!("learning rate must be positive, got {}", self.learning_rate));
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) || !(self.adam_epsilon > 0.0) {
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0 && self.adam_epsilon > 0.0) {
             return bad(format!("weight decay ({}) must be ≥ 0 and Adam ε ({}) > 0", self.weight_decay, self.adam_epsilon));
         }
         if self.batch_size > train_examples {
@@ -66,7 +66,7 @@ impl TrainConfig {
                 s.penalty.validate(width).map_err(|e| TrainError::Config(format!("hidden layer {layer}: {e}")))?;
                 if self.batch_size < width {
                     return bad(format!(
-                        "batch size {} is below the width {width} of regularised layer {layer}: PROTOCOL §1.2 needs batch ≥ width",
+                        "batch size {} is below the width {width} of regularised layer {layer}: protocol §1.2 needs batch ≥ width",
                         self.batch_size
                     ));
                 }

@@ -34,7 +34,9 @@ pub enum TrainError {
     },
     /// The loss grew beyond [`DIVERGENCE_FACTOR`](crate::DIVERGENCE_FACTOR) times its reference: the run
     /// diverged (a learning rate far too large, say).
-    #[error("epoch {epoch}, batch {batch}: cross-entropy loss {value:.4e} exceeds {factor}× the reference {reference:.4} (the first epoch's mean loss, or the first batch's in the first epoch): the run diverged; the model is not kept")]
+    #[error(
+        "epoch {epoch}, batch {batch}: cross-entropy loss {value:.4e} exceeds {factor}× the reference {reference:.4} (the first epoch's mean loss, or the first batch's in the first epoch): the run diverged; the model is not kept"
+    )]
     Diverged {
         /// 0-based epoch.
         epoch: usize,

@@ -1,6 +1,19 @@
 //! # specreg-train
 //!
-//! Trains the networks of `specreg-models` as the paper does (PROTOCOL §1.2–1.5): Adam with AMSGrad,
+//! ```toml
+//! [dependencies]
+//! specreg-train = "0.1"
+//! burn = { version = "0.22.1", features = ["flex", "autodiff"] }  # the burn whose `Tensor` appears in the API
+//!
+//! # Numeric code is unusably slow unoptimised: optimise dependencies in dev and test builds too.
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
+//!
+//! Invariant: the same seed gives the same numbers on the same backend, and a run resumed from a checkpoint
+//! equals an uninterrupted one.
+//!
+//! Trains the networks of `specreg-models` as the paper does (protocol §1.2–1.5): Adam with AMSGrad,
 //! cross-entropy plus the spectral and/or Jacobian penalty of `specreg-regularizer`, eigenvectors
 //! refreshed from the full training set at the start of every epoch.
 //!
@@ -52,6 +65,6 @@ pub use config::{SpectralSettings, TrainConfig};
 pub use error::TrainError;
 pub use record::EpochRecord;
 pub use step::{StepValues, Trainer};
-pub use tensors::{Site, DeviceData, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
+pub use tensors::{DeviceData, Site, accuracy, correct, correct_count, hidden_covariances, host_matrix, to_tensors};
 pub use trainer::{DIVERGENCE_FACTOR, TrainOptions, Trained, train};
 pub use trajectory::SpectrumPoint;

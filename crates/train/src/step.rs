@@ -17,8 +17,8 @@ use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
+use crate::tensors::{DeviceData, Site, correct, hidden_covariances};
 use crate::trajectory::SpectrumPoint;
-use crate::tensors::{Site, DeviceData, correct, hidden_covariances};
 
 /// What one step measured, on the device (detached, shape `[1]`): read once per epoch, not per step.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub struct StepValues {
     pub correct: Tensor<1, Int>,
 }
 
-/// A model being trained with AMSGrad and the run's penalties (PROTOCOL §1.2, §1.4, §1.5).
+/// A model being trained with AMSGrad and the run's penalties (protocol §1.2, §1.4, §1.5).
 pub struct Trainer {
     /// `None` only inside [`Trainer::step`], while the optimiser owns the model.
     model: Option<Model>,
@@ -108,7 +108,7 @@ impl Trainer {
         !self.spectral.is_empty()
     }
 
-    /// PROTOCOL §1.2 step 1: the full training set through the network in evaluation mode, the
+    /// protocol §1.2 step 1: the full training set through the network in evaluation mode, the
     /// covariance of each regularised layer in f64, its eigenvectors frozen for the epoch. The same
     /// pass measures the other hidden layers when `all_layers`. Returns each measured layer's
     /// training-set spectrum point (`epoch` = epochs completed).
@@ -219,7 +219,13 @@ impl Trainer {
     }
 
     /// Writes a checkpoint of the model and optimizer after `history.len()` epochs under `dir`.
-    pub(crate) fn save_checkpoint(&self, dir: &Path, model_config: &ModelConfig, history: &[EpochRecord], trajectory: &[SpectrumPoint]) -> Result<(), TrainError> {
+    pub(crate) fn save_checkpoint(
+        &self,
+        dir: &Path,
+        model_config: &ModelConfig,
+        history: &[EpochRecord],
+        trajectory: &[SpectrumPoint],
+    ) -> Result<(), TrainError> {
         let state = CheckpointState { config: self.checkpoint_identity(model_config), history: history.to_vec(), trajectory: trajectory.to_vec() };
         checkpoint::save(dir, &state, |model_path, optimizer_path| {
             self.model().clone().into_record().save(model_path).map_err(|source| TrainError::Record { path: model_path.into(), source })?;

@@ -82,7 +82,7 @@ pub fn accuracy(model: &impl Network, data: &DeviceData, batch_size: usize) -> f
 }
 
 /// Where work that has both a host and a device implementation runs: the covariances of evaluation
-/// passes (PROTOCOL §1.2 step 1 and §1.7 ask for f64) and the Jacobian penalty's random projections.
+/// passes (protocol §1.2 step 1 and §1.7 ask for f64) and the Jacobian penalty's random projections.
 /// Results agree up to rounding (covariances) or are other draws of the same distribution
 /// (projections); the choice is about speed, and is made per backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -98,7 +98,7 @@ pub enum Site {
 }
 
 /// The covariance (f64, normalised by the number of examples) of each chosen hidden layer over all of
-/// `data`, from a forward pass in evaluation mode: PROTOCOL §1.2 step 1 and §1.7.
+/// `data`, from a forward pass in evaluation mode: protocol §1.2 step 1 and §1.7.
 pub fn hidden_covariances(model: &impl Network, data: &DeviceData, layers: &[usize], batch_size: usize, site: Site) -> Result<Vec<Array2<f64>>, TrainError> {
     let device = data.labels.device();
     // An empty set goes to the host path, which reports it as an error.

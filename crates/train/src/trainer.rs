@@ -1,4 +1,4 @@
-//! The training loop (PROTOCOL §1.2, §1.4, §1.5): epochs of shuffled batches through [`Trainer::step`],
+//! The training loop (protocol §1.2, §1.4, §1.5): epochs of shuffled batches through [`Trainer::step`],
 //! the eigenvector refresh before each epoch, evaluation, a checkpoint after each epoch.
 
 use std::path::PathBuf;
@@ -13,9 +13,9 @@ use specreg_models::{Model, ModelConfig};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::record::EpochRecord;
-use crate::trajectory::SpectrumPoint;
 use crate::step::{StepValues, Trainer};
-use crate::tensors::{Site, DeviceData, correct_count};
+use crate::tensors::{DeviceData, Site, correct_count};
+use crate::trajectory::SpectrumPoint;
 
 /// Where and how to run.
 #[derive(Debug, Clone)]
@@ -100,7 +100,8 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
             }
         }
         let evaluated = trainer.evaluated();
-        let epoch_values = read_epoch(steps, correct_count(&evaluated, &test_data, config.eval_batch_size), epoch, history.first().map(|r: &EpochRecord| r.loss))?;
+        let epoch_values =
+            read_epoch(steps, correct_count(&evaluated, &test_data, config.eval_batch_size), epoch, history.first().map(|r: &EpochRecord| r.loss))?;
         let record = EpochRecord {
             epoch: epoch + 1,
             loss: epoch_values.losses.iter().sum::<f64>() / sizes.len() as f64,

@@ -14,7 +14,7 @@ pub struct SpectrumPoint {
     pub layer: usize,
     /// Whether the spectral penalty acts on the layer.
     pub regularised: bool,
-    /// α̂ of PROTOCOL §1.7 (ranks 11–500, or to N/2, capped by the examples); `None` when no fit can
+    /// α̂ of protocol §1.7 (ranks 11–500, or to N/2, capped by the examples); `None` when no fit can
     /// be made (a spectrum not positive over the range).
     pub alpha_hat: Option<f64>,
     /// R² of the fit.

@@ -1,13 +1,13 @@
 //! The evaluation pass's covariance, accumulated on the host and on the device, against the two-pass
 //! f64 reference on activations with a large offset (mean 1e4, spread 1): the case where a naive
-//! E[x²] − E[x]² loses every digit (PROTOCOL §1.2 asks for f64 accuracy).
+//! E[x²] − E[x]² loses every digit (protocol §1.2 asks for f64 accuracy).
 
 use burn::prelude::*;
 use ndarray::{Array1, Array2, Array4};
 use rand::{Rng, SeedableRng};
 use specreg_data::Dataset;
 use specreg_models::{HiddenForward, ModelError, Network};
-use specreg_train::{Site, DeviceData, hidden_covariances};
+use specreg_train::{DeviceData, Site, hidden_covariances};
 
 /// A "network" whose only hidden layer is its flattened input: the pass sees the data itself.
 struct Identity(usize);

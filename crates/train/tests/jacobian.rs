@@ -37,7 +37,10 @@ fn projection_average_matches_the_exact_frobenius_norm() {
     let penalty = JacobianPenaltyConfig::new().init().unwrap();
     let draws = 2000;
     // Host-drawn (ChaCha) and device-drawn (counter-based hash) directions are both unbiased.
-    for (how, draw) in [("host", JacobianPenalty::projection::<4> as fn(&JacobianPenalty, [usize; 4], u64, &Device) -> Tensor<4>), ("device", JacobianPenalty::device_projection::<4>)] {
+    for (how, draw) in [
+        ("host", JacobianPenalty::projection::<4> as fn(&JacobianPenalty, [usize; 4], u64, &Device) -> Tensor<4>),
+        ("device", JacobianPenalty::device_projection::<4>),
+    ] {
         let mean: f64 = (0..draws)
             .map(|s| {
                 let v = draw(&penalty, x.dims(), s, &d);

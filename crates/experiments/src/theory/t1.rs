@@ -1,4 +1,4 @@
-//! T1 — spectra of random deep networks (PROTOCOL §2, theory figures).
+//! T1 — spectra of random deep networks (protocol §2, theory figures).
 //!
 //! A 20-layer tanh network of width 1,000 with weights N(0, σ_w²/fan_in), σ_w = 2, and biases N(0, σ_b²),
 //! σ_b = 0.3, receives 10,000 two-dimensional inputs, drawn from a standard Gaussian or from a mixture of
@@ -10,15 +10,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
-use specreg_report::figure::{Panel, Series, draw_panels, ramp_color, variant_color};
 use specreg_report::RunKey;
+use specreg_report::figure::{Panel, Series, draw_panels, ramp_color, variant_color};
 use specreg_report::tables;
 use specreg_spectrum::{layer_spectrum, reference_curve};
 
 use super::normalised_points;
-use crate::error::{Error, Result};
-use crate::measure::{fit_row, spectrum_rows};
-use crate::store::ExperimentDir;
+use crate::error::Result;
+use crate::out_dir::ExperimentDir;
+use crate::settings::SectionOf;
+use crate::tables::{fit_row, spectrum_rows};
 
 const ID: &str = "T1";
 const INPUTS: [&str; 2] = ["gaussian", "two-cluster"];
@@ -43,8 +44,8 @@ pub struct T1Config {
 
 impl T1Config {
     /// Checks every setting, naming the first one out of range.
-    pub fn validate(&self, profile: &str) -> Result<()> {
-        let bad = |setting: &str, problem: &str| Err(Error::setting(profile, "t1", setting, problem));
+    pub fn validate(&self, at: SectionOf<'_>) -> Result<()> {
+        let bad = |setting: &str, problem: &str| Err(at.bad(setting, problem));
         if self.inputs < 2 {
             return bad("inputs", "must be ≥ 2");
         }
@@ -61,6 +62,16 @@ impl T1Config {
             return bad("sigma_b", "must be finite and ≥ 0");
         }
         Ok(())
+    }
+}
+
+impl T1Config {
+    /// Floating-point operations of a run: per input distribution and layer, the layer's product,
+    /// its covariance (one triangle) and eigenvalues.
+    pub fn flops(&self) -> f64 {
+        let (n, w) = (self.inputs as f64, self.width as f64);
+        let layer = 2.0 * n * w * w + n * w * w + 4.0 / 3.0 * w * w * w;
+        INPUTS.len() as f64 * self.depth as f64 * layer
     }
 }
 
@@ -83,8 +94,8 @@ pub fn run(cfg: &T1Config, dir: &ExperimentDir) -> Result<()> {
             }
         }
     }
-    tables::write_table(&mut tables::spectra_frame(&spectra)?, &dir.table("spectra"))?;
-    tables::write_table(&mut tables::fits_frame(&fits)?, &dir.table("fits"))?;
+    tables::write(&spectra, &dir.table("spectra"))?;
+    tables::write(&fits, &dir.table("fits"))?;
     Ok(())
 }
 
@@ -109,7 +120,7 @@ fn random_tanh_layer(h: &Array2<f64>, width: usize, sigma_w: f64, sigma_b: f64, 
 
 /// `random_network_spectra.png`, from the tables.
 pub fn figures(dir: &ExperimentDir) -> Result<()> {
-    let spectra = tables::read_spectra(&dir.table("spectra"))?;
+    let spectra = tables::read::<tables::SpectrumRow>(&dir.table("spectra"))?;
     let depth = spectra.iter().map(|r| r.layer.as_str()).collect::<std::collections::BTreeSet<_>>();
     let panels: Vec<Panel> = INPUTS
         .iter()
@@ -119,21 +130,27 @@ pub fn figures(dir: &ExperimentDir) -> Result<()> {
                 let eig: Vec<f64> = spectra.iter().filter(|r| r.key.variant == input && r.layer == *layer).map(|r| r.eigenvalue).collect();
                 let color = ramp_color(k as f64 / (depth.len().max(2) - 1) as f64);
                 let points = normalised_points(&eig);
-                panel = panel.with(if k == 0 || k + 1 == depth.len() { Series::line(layer.to_string(), color, points) } else { Series::unlabelled(color, points) });
+                panel =
+                    panel.with(if k == 0 || k + 1 == depth.len() { Series::line(layer.to_string(), color, points) } else { Series::unlabelled(color, points) });
             }
             let n = spectra.iter().filter(|r| r.key.variant == input).map(|r| r.rank as usize).max().unwrap_or(1);
             let one_over_n: Vec<(f64, f64)> = reference_curve(n, 1.0, 1.0).into_iter().enumerate().map(|(k, v)| ((k + 1) as f64, v)).collect();
             panel.with(Series::line("1/n", variant_color(0), one_over_n).dashed())
         })
         .collect();
-    draw_panels(&dir.figure("random_network_spectra"), "T1: spectra of a random deep tanh network, by depth (eigenvalues below 1e-12 of the largest not drawn)", &panels, 2)?;
+    draw_panels(
+        &dir.figure("random_network_spectra"),
+        "T1: spectra of a random deep tanh network, by depth (eigenvalues below 1e-12 of the largest not drawn)",
+        &panels,
+        2,
+    )?;
     Ok(())
 }
 
 /// The SUMMARY.md section: α̂ per layer and input distribution.
 pub fn summary(dir: &ExperimentDir) -> Result<String> {
-    let fits = tables::read_fits(&dir.table("fits"))?;
-    let spectra = tables::read_spectra(&dir.table("spectra"))?;
+    let fits = tables::read::<tables::FitRow>(&dir.table("fits"))?;
+    let spectra = tables::read::<tables::SpectrumRow>(&dir.table("spectra"))?;
     let layers: std::collections::BTreeSet<&str> = spectra.iter().map(|r| r.layer.as_str()).collect();
     let mut out = String::from("| layer | ");
     out += &INPUTS.iter().map(|i| format!("α̂ ({i})")).collect::<Vec<_>>().join(" | ");

@@ -1,4 +1,4 @@
-//! T2 — smoothness and the spectrum (Stringer et al. 2019; PROTOCOL §2, theory figures).
+//! T2 — smoothness and the spectrum (Stringer et al. 2019; protocol §2, theory figures).
 //!
 //! A one-dimensional stimulus θ ∈ [0, 2π) is embedded by N random Fourier features: frequency k
 //! contributes √(2λ_k)·(cos kθ, sin kθ) with λ_k = k^(−α), and the features are mixed by a random
@@ -15,14 +15,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
 use specreg_report::RunKey;
+use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
 use specreg_report::tables::{self, ProjectionRow};
 use specreg_spectrum::{layer_spectrum, simulate::random_rotation, smoothness_threshold};
 
-use crate::error::{Error, Result};
-use crate::measure::{fit_row, spectrum_rows};
-use crate::store::ExperimentDir;
+use crate::error::Result;
+use crate::out_dir::ExperimentDir;
+use crate::settings::SectionOf;
+use crate::tables::{fit_row, spectrum_rows};
 
 const ID: &str = "T2";
 
@@ -44,8 +45,8 @@ pub struct T2Config {
 
 impl T2Config {
     /// Checks every setting, naming the first one out of range.
-    pub fn validate(&self, profile: &str) -> Result<()> {
-        let bad = |setting: &str, problem: &str| Err(Error::setting(profile, "t2", setting, problem));
+    pub fn validate(&self, at: SectionOf<'_>) -> Result<()> {
+        let bad = |setting: &str, problem: &str| Err(at.bad(setting, problem));
         if self.grid_points < 4 {
             return bad("grid_points", "must be ≥ 4");
         }
@@ -61,6 +62,18 @@ impl T2Config {
         Ok(())
     }
 }
+
+impl T2Config {
+    /// Floating-point operations of a run: per α, the rotation of the embedding, its covariance and
+    /// eigenvalues.
+    pub fn flops(&self) -> f64 {
+        let (n, f) = (self.grid_points as f64, self.features as f64);
+        self.alphas.len() as f64 * (2.0 * n * f * f + n * f * f + 4.0 / 3.0 * f * f * f)
+    }
+}
+
+/// One curve (θ, value) per random direction.
+type Curves = Vec<Vec<(f64, f64)>>;
 
 fn variant(alpha: f64) -> String {
     format!("alpha={alpha}")
@@ -94,9 +107,9 @@ pub fn run(cfg: &T2Config, dir: &ExperimentDir) -> Result<()> {
         spectra.extend(spectrum_rows(&key, "representation", "grid", spectrum.eigenvalues.as_slice().expect("contiguous")));
         fits.push(fit_row(&key, "representation", &spectrum.fit?));
     }
-    tables::write_table(&mut tables::projections_frame(&projections)?, &dir.table("projections"))?;
-    tables::write_table(&mut tables::spectra_frame(&spectra)?, &dir.table("spectra"))?;
-    tables::write_table(&mut tables::fits_frame(&fits)?, &dir.table("fits"))?;
+    tables::write(&projections, &dir.table("projections"))?;
+    tables::write(&spectra, &dir.table("spectra"))?;
+    tables::write(&fits, &dir.table("fits"))?;
     Ok(())
 }
 
@@ -120,7 +133,7 @@ fn total_variation(values: &[f64]) -> f64 {
     tv / sd
 }
 
-fn alphas_and_curves(rows: &[ProjectionRow]) -> Vec<(f64, Vec<Vec<(f64, f64)>>)> {
+fn alphas_and_curves(rows: &[ProjectionRow]) -> Vec<(f64, Curves)> {
     let mut alphas: Vec<f64> = rows.iter().map(|r| r.alpha).collect();
     alphas.sort_by(f64::total_cmp);
     alphas.dedup();
@@ -128,9 +141,7 @@ fn alphas_and_curves(rows: &[ProjectionRow]) -> Vec<(f64, Vec<Vec<(f64, f64)>>)>
         .into_iter()
         .map(|alpha| {
             let directions = rows.iter().filter(|r| r.alpha == alpha).map(|r| r.direction).max().map_or(0, |d| d + 1);
-            let curves = (0..directions)
-                .map(|d| rows.iter().filter(|r| r.alpha == alpha && r.direction == d).map(|r| (r.theta, r.value)).collect())
-                .collect();
+            let curves = (0..directions).map(|d| rows.iter().filter(|r| r.alpha == alpha && r.direction == d).map(|r| (r.theta, r.value)).collect()).collect();
             (alpha, curves)
         })
         .collect()
@@ -138,7 +149,7 @@ fn alphas_and_curves(rows: &[ProjectionRow]) -> Vec<(f64, Vec<Vec<(f64, f64)>>)>
 
 /// `smoothness_projections.png`, from the tables.
 pub fn figures(dir: &ExperimentDir) -> Result<()> {
-    let rows = tables::read_projections(&dir.table("projections"))?;
+    let rows = tables::read::<tables::ProjectionRow>(&dir.table("projections"))?;
     let critical = smoothness_threshold(1);
     let panels: Vec<Panel> = alphas_and_curves(&rows)
         .into_iter()
@@ -157,10 +168,12 @@ pub fn figures(dir: &ExperimentDir) -> Result<()> {
 
 /// The SUMMARY.md section: α̂ and roughness per α.
 pub fn summary(dir: &ExperimentDir) -> Result<String> {
-    let rows = tables::read_projections(&dir.table("projections"))?;
-    let fits = tables::read_fits(&dir.table("fits"))?;
+    let rows = tables::read::<tables::ProjectionRow>(&dir.table("projections"))?;
+    let fits = tables::read::<tables::FitRow>(&dir.table("fits"))?;
     let critical = smoothness_threshold(1);
-    let mut out = format!("Smoothness threshold α_c = 1 + 2/d = {critical} for d = 1.\n\n| α | fitted α̂ of the embedding | total variation / s.d. (mean over directions) | expected |\n|---|---|---|---|\n");
+    let mut out = format!(
+        "Smoothness threshold α_c = 1 + 2/d = {critical} for d = 1.\n\n| α | fitted α̂ of the embedding | total variation / s.d. (mean over directions) | expected |\n|---|---|---|---|\n"
+    );
     for (alpha, curves) in alphas_and_curves(&rows) {
         let tv = curves.iter().map(|c| total_variation(&c.iter().map(|p| p.1).collect::<Vec<_>>())).sum::<f64>() / curves.len() as f64;
         let fit = fits.iter().find(|f| f.alpha_hat.is_finite() && f.key.variant == variant(alpha));

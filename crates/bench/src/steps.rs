@@ -1,39 +1,42 @@
-//! `cargo xtask bench train`: one training step (E1 with and without the spectral penalty, the MNIST
-//! CNN), ours and PyTorch's interleaved in one invocation, and the E1 epoch time on full MNIST.
+//! One training step (E1 with and without the spectral penalty, the MNIST CNN), ours and PyTorch's
+//! interleaved in one invocation, and the E1 epoch time on full MNIST.
 
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
 use burn::prelude::*;
 use ndarray::{Array1, Array4};
 use rand::{Rng, SeedableRng};
 use specreg_data::Dataset;
+use specreg_experiments::{BENCH_CNN_ROW, BENCH_E1_ROW};
 use specreg_models::{CnnConfig, MlpConfig, Model, ModelConfig};
 use specreg_regularizer::SpectralPenaltyConfig;
 use specreg_train::{DeviceData, SpectralSettings, TrainConfig, TrainOptions, Trainer, train as run_training};
 
-use crate::backend::Backend;
-use crate::reference::{Reference, Row, median, report};
+use crate::Target;
+use crate::error::Result;
+use crate::reference::Reference;
+use crate::report::{Row, header, median, report};
 
-/// Runs the benchmark; `repeats` timed steps per side (after two warm-up steps each).
-pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend, json: Option<&Path>) -> Result<()> {
-    let device = backend.device()?;
-    let mut reference = Reference::start(backend.torch_device());
-    println!("training-step benchmark, {}; {}", backend.describe(), reference.as_ref().map_or("no reference".into(), |r| r.description.clone()));
+/// Runs the benchmark on `target`: `repeats` timed steps per side (after two warm-up steps each),
+/// the two sides interleaved step by step; with `epochs`, E1 epochs on full MNIST from `data_dir`.
+pub fn training_steps(target: &Target, repeats: usize, epochs: bool, data_dir: &Path, json: Option<&Path>) -> Result<Vec<Row>> {
+    let device = &target.device;
+    let mut reference = Reference::start(target.torch_device);
+    println!("{}", header("training-step benchmark", &target.description, reference.as_ref().map(|r| r.description.as_str())));
     println!("(median of {repeats} steps per side after 2 warm-ups, the two sides interleaved step by step)");
     let e1 = ModelConfig::Mlp(MlpConfig::new(784, vec![2000], 10).with_batch_norm(true));
     let cnn = ModelConfig::Cnn(CnnConfig::mnist());
     let mut rows = Vec::new();
     // Each configuration: ours, timed once, against one or more PyTorch steps (row name, reference name).
     for (config, batch, spectral, references) in [
-        (&e1, 3500, None, &[("E1 step, batch 3500", "e1")][..]),
+        (&e1, 3500, None, &[(BENCH_E1_ROW, "e1")][..]),
         (&e1, 3500, Some(SpectralPenaltyConfig::new(5.0)), &[("E1 step + SpecReg, batch 3500", "e1-specreg")][..]),
         // Ours applies tanh after pooling (see specreg_models::Cnn); PyTorch runs that order and the
         // usual conv → tanh → pool, the same function.
-        (&cnn, 1000, None, &[("CNN step, batch 1000", "cnn"), ("CNN step (reference: conv → tanh → pool)", "cnn-tanh-first")][..]),
+        (&cnn, 1000, None, &[(BENCH_CNN_ROW, "cnn"), ("CNN step (reference: conv → tanh → pool)", "cnn-tanh-first")][..]),
     ] {
-        let mut ours = StepTimer::new(config, batch, spectral, &device)?;
+        let mut ours = StepTimer::new(config, batch, spectral, device)?;
         ours.time()?;
         ours.time()?;
         let mut mine = Vec::new();
@@ -52,11 +55,11 @@ pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend
             None => rows.push(Row::new(references[0].0, mine, None)),
         }
     }
-    if !steps_only {
+    if epochs {
         let mnist = specreg_data::load_mnist(data_dir)?;
         let epoch = |spectral: Option<SpectralSettings>| -> Result<f64> {
             let config = TrainConfig::new(1, 3500, 1e-3, 0).with_spectral(spectral);
-            let options = TrainOptions { site: backend.site(), ..TrainOptions::new(device.clone()) };
+            let options = TrainOptions { site: target.site, ..TrainOptions::new(device.clone()) };
             Ok(run_training(&e1, &config, &mnist.train, &mnist.test, &options)?.history[0].seconds)
         };
         let vanilla = epoch(None)?;
@@ -64,7 +67,8 @@ pub fn train(steps_only: bool, repeats: usize, data_dir: &Path, backend: Backend
         rows.push(Row::new("E1 epoch, Vanilla (full MNIST, with test evaluation)", vanilla, None));
         rows.push(Row::new("E1 epoch, SpecReg β=5 (reference: our Vanilla epoch)", specreg, Some(vanilla)));
     }
-    report(&backend.describe(), reference.as_ref().map(|r| r.description.as_str()), &rows, json)
+    report(&target.description, reference.as_ref().map(|r| r.description.as_str()), &rows, json)?;
+    Ok(rows)
 }
 
 /// One of our training configurations, timed step by step through [`Trainer::step`], the trainer's

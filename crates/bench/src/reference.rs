@@ -7,16 +7,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use crate::error::{BenchError, Result};
 
 /// A running reference process.
 pub struct Reference {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
-    /// "PyTorch 2.9.0 on CPU, 2 threads".
+    /// "PyTorch 2.9.0 (AVX2 kernels, MKL) on CPU, 2 threads".
     pub description: String,
+}
+
+fn failed(what: impl Into<String>) -> BenchError {
+    BenchError::Reference(what.into())
 }
 
 impl Reference {
@@ -27,7 +30,7 @@ impl Reference {
             Ok(reference) => Some(reference),
             Err(e) => {
                 println!(
-                    "PyTorch reference: not available ({e:#}). To measure it in the same invocation: python3 -m venv V && V/bin/pip install torch, then SPECREG_TORCH_PYTHON=V/bin/python"
+                    "PyTorch reference: not available ({e}). To measure it in the same invocation: python3 -m venv V && V/bin/pip install torch, then SPECREG_TORCH_PYTHON=V/bin/python"
                 );
                 None
             }
@@ -45,11 +48,11 @@ impl Reference {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot start {python}"))?;
-        let input = child.stdin.take().expect("piped");
-        let mut output = BufReader::new(child.stdout.take().expect("piped"));
+            .map_err(|e| failed(format!("cannot start {python}: {e}")))?;
+        let (Some(input), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else { return Err(failed("no pipes to the child")) };
+        let mut output = BufReader::new(stdout);
         let mut line = String::new();
-        output.read_line(&mut line)?;
+        output.read_line(&mut line).map_err(|e| failed(e.to_string()))?;
         let ready: serde_json::Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(_) => {
@@ -59,7 +62,7 @@ impl Reference {
                 }
                 let _ = child.wait();
                 let last = stderr.lines().last().unwrap_or("no output").to_string();
-                bail!("{python} {} did not start: {last}", script.display());
+                return Err(failed(format!("{python} {} did not start: {last}", script.display())));
             }
         };
         let description = ready["ready"].as_str().unwrap_or("PyTorch").to_string();
@@ -67,12 +70,12 @@ impl Reference {
     }
 
     fn ask(&mut self, command: &str) -> Result<serde_json::Value> {
-        writeln!(self.input, "{command}")?;
+        writeln!(self.input, "{command}").map_err(|e| failed(e.to_string()))?;
         let mut line = String::new();
-        self.output.read_line(&mut line)?;
-        let answer: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("the reference answered {line:?} to {command:?}"))?;
+        self.output.read_line(&mut line).map_err(|e| failed(e.to_string()))?;
+        let answer: serde_json::Value = serde_json::from_str(&line).map_err(|_| failed(format!("answered {line:?} to {command:?}")))?;
         if let Some(error) = answer.get("error") {
-            bail!("the reference failed on {command:?}: {error}");
+            return Err(failed(format!("failed on {command:?}: {error}")));
         }
         Ok(answer)
     }
@@ -101,45 +104,4 @@ impl Drop for Reference {
         let _ = writeln!(self.input, "quit");
         let _ = self.child.wait();
     }
-}
-
-/// One line of a benchmark: our time, the reference's, their ratio.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    /// What was measured.
-    pub name: String,
-    /// Our seconds.
-    pub ours_s: f64,
-    /// The reference's seconds (`None`: not measured).
-    pub reference_s: Option<f64>,
-    /// ours / reference.
-    pub ratio: Option<f64>,
-}
-
-impl Row {
-    pub fn new(name: impl Into<String>, ours_s: f64, reference_s: Option<f64>) -> Row {
-        Row { name: name.into(), ours_s, reference_s, ratio: reference_s.map(|r| ours_s / r) }
-    }
-}
-
-/// Median of some timings.
-pub fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    if values.is_empty() { f64::NAN } else { values[values.len() / 2] }
-}
-
-/// Prints the rows as a table, and writes `{"backend", "reference", "rows"}` to `json` when given.
-pub fn report(backend: &str, reference: Option<&str>, rows: &[Row], json: Option<&Path>) -> Result<()> {
-    println!("{:<48} {:>10} {:>10} {:>7}", "", "ours (s)", "ref. (s)", "ratio");
-    for r in rows {
-        let reference = r.reference_s.map_or("-".into(), |s| format!("{s:.4}"));
-        let ratio = r.ratio.map_or("-".into(), |x| format!("{x:.2}"));
-        println!("{:<48} {:>10.4} {:>10} {:>7}", r.name, r.ours_s, reference, ratio);
-    }
-    if let Some(path) = json {
-        let body = serde_json::json!({ "backend": backend, "reference": reference, "rows": rows });
-        specreg_report::write_file_atomically(path, serde_json::to_string_pretty(&body)?)?;
-        println!("written: {}", path.display());
-    }
-    Ok(())
 }
