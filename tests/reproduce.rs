@@ -39,6 +39,30 @@ fn modified(path: &Path) -> SystemTime {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).modified().unwrap()
 }
 
+/// SUMMARY.md is Markdown a renderer shows as meant: every line that starts with `|` is a row of a
+/// table (a table glued to the paragraph before it renders as text), every row has its table's
+/// columns, and every figure embedded is an image.
+fn assert_valid_markdown(text: &str) {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let (mut rows, mut cells, mut columns, mut images) = (0, 0, 0, 0);
+    for event in Parser::new_ext(text, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Table(alignments)) => columns = alignments.len(),
+            Event::Start(Tag::TableHead | Tag::TableRow) => cells = 0,
+            Event::Start(Tag::TableCell) => cells += 1,
+            Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
+                rows += 1;
+                assert_eq!(cells, columns, "a table row with {cells} cells in a table of {columns} columns:\n{text}");
+            }
+            Event::Start(Tag::Image { .. }) => images += 1,
+            _ => {}
+        }
+    }
+    let source_rows = text.lines().filter(|l| l.starts_with('|') && !l.starts_with("|---")).count();
+    assert_eq!(rows, source_rows, "some `|` lines are not table rows (a table not separated from the text before it?):\n{text}");
+    assert_eq!(images, text.matches("![").count(), "every embedded figure is an image");
+}
+
 /// Variants of each smoke experiment (one seed).
 fn variant_count(id: &str) -> usize {
     match id {
@@ -170,6 +194,7 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
         assert!(summary.contains(needle), "SUMMARY.md lacks {needle:?}:\n{summary}");
     }
     assert!(!summary.contains("Not measured"), "every claim has data in the smoke profile:\n{summary}");
+    assert_valid_markdown(&summary);
 
     // Rerun: everything finished, nothing is redone.
     let table = out.path().join("E1/tables/training.parquet");

@@ -115,10 +115,13 @@ pub fn run_sweep<const D: usize, M: Classifier<D>>(sweep: &Sweep, model: &M, ima
         .copied();
     let probe = sweep.masking_epsilon.zip(probe_attack);
 
-    let batches = n.div_ceil(sweep.batch_size);
-    let runs = sweep.attacks.len() * sweep.epsilons.len() + usize::from(probe.is_some());
-    let bar = if sweep.show_progress { ProgressBar::new((runs * batches) as u64) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{msg:24} {bar:30} {pos}/{len} batches, eta {eta}").expect("valid template"));
+    // The bar counts work, not batches: a batch of PGD-40 weighs 40 gradient steps, a clean one (ε = 0)
+    // one forward pass, so the estimate holds from the first batches on.
+    let batches = n.div_ceil(sweep.batch_size) as u64;
+    let work: u64 = sweep.attacks.iter().flat_map(|a| sweep.epsilons.iter().map(move |&e| weight(a, e))).sum::<u64>() + probe.map_or(0, |(e, a)| weight(&a, e));
+    let bar = if sweep.show_progress { ProgressBar::new(work * batches) } else { ProgressBar::hidden() };
+    let style = ProgressStyle::with_template("{msg:24} {bar:30} {percent:>3}% of the passes, eta {eta_known}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.with_key("eta_known", eta_known));
 
     let mut records = Vec::new();
     for attack in &sweep.attacks {
@@ -168,7 +171,7 @@ fn evaluate<const D: usize, M: Classifier<D>>(
         max_perturbation = max_perturbation.max(size.max().into_scalar::<f32>());
         min_pixel = min_pixel.min(adv.clone().min().into_scalar::<f32>());
         max_pixel = max_pixel.max(adv.max().into_scalar::<f32>());
-        bar.inc(1);
+        bar.inc(weight(attack, epsilon));
     }
     Ok(Record {
         attack: attack.name(),
@@ -182,6 +185,16 @@ fn evaluate<const D: usize, M: Classifier<D>>(
         min_pixel,
         max_pixel,
     })
+}
+
+/// The work of one batch of `attack` at `epsilon`, in forward passes (ε = 0 is a clean evaluation).
+fn weight(attack: &Attack, epsilon: f32) -> u64 {
+    if epsilon == 0.0 { 1 } else { attack.passes_per_example().round() as u64 }
+}
+
+/// A progress bar's remaining time, or `?` before anything was done (an estimate from nothing is 0 s).
+fn eta_known(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = if state.pos() == 0 { write!(w, "?") } else { write!(w, "{:#}", indicatif::HumanDuration(state.eta())) };
 }
 
 /// The checks of protocol §1.6, computed from the records; a violation is reported, never hidden.

@@ -270,12 +270,19 @@ impl Environment {
     }
 }
 
-/// Removes a run's checkpoint directory, if any.
+/// Removes a run's checkpoint directory, if any, and `checkpoints/<dataset>/` and `checkpoints/` when
+/// that leaves them empty (another run's checkpoints keep them).
 fn remove_checkpoints(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FileError::new(dir, e).into()),
-        _ => Ok(()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::new(dir, e).into()),
+        _ => {}
     }
+    for parent in dir.ancestors().skip(1).take(2) {
+        if std::fs::remove_dir(parent).is_err() {
+            break; // not empty (or already gone)
+        }
+    }
+    Ok(())
 }
 
 /// Copies a reused run's model file.

@@ -15,9 +15,11 @@
 //! whether everything asked for was produced ([`Report::exit_code`]).
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use specreg_data::DatasetId;
 
 use crate::catalog::{ExperimentSpec, Kind};
@@ -273,13 +275,27 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
         }
         let jobs = jobs_of(all_jobs, spec.id, dataset);
         let label = |k: usize, job: &Job| format!("{}/{} {} [{}/{}]", spec.id, dataset.name(), job.primary().name, k + 1, jobs.len());
-        // A bar over the runs, with the trainer's epoch bars drawn under it. Status lines go through
-        // `say`, which prints above the bars (and also when stderr is not a terminal and bars are hidden).
+        // A bar over the runs, with the trainer's epoch bars drawn under it. It counts the plan's
+        // estimated seconds, so its estimate weighs a SpecReg run as the plan does; runs found
+        // finished leave it. Status lines go through `say`, which prints above the bars (and also
+        // when stderr is not a terminal and bars are hidden).
+        let processor = env.processor.speed_key();
+        let estimates: Vec<u64> = jobs.iter().map(|j| (j.seconds(&env.calibration, &env.backend.id, &processor).0 * 1000.0).max(1.0) as u64).collect();
+        let done = Arc::new(AtomicUsize::new(0));
         let bars = MultiProgress::new();
-        let runs_bar = bars.add(ProgressBar::new(jobs.len() as u64));
+        let runs_bar = bars.add(ProgressBar::new(estimates.iter().sum()));
+        let (counter, total) = (Arc::clone(&done), jobs.len());
+        let style = ProgressStyle::with_template("{prefix} runs [{bar:30}] {runs} {elapsed}, eta {eta_known}").unwrap_or_else(|_| ProgressStyle::default_bar());
         runs_bar.set_style(
-            ProgressStyle::with_template("{prefix} runs [{bar:30}] {pos}/{len} {elapsed} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
+            style
+                .with_key("runs", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}/{total}", counter.load(Ordering::Relaxed));
+                })
+                .with_key("eta_known", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    // Before the first run finishes: the plan's estimate; then the measured pace.
+                    let remaining = if state.pos() == 0 { Duration::from_millis(state.len().unwrap_or(0)) } else { state.eta() };
+                    let _ = write!(w, "{:#}", indicatif::HumanDuration(remaining));
+                })
                 .progress_chars("=> "),
         );
         runs_bar.set_prefix(format!("{}/{}", spec.id, dataset.name()));
@@ -301,7 +317,12 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
                     continue;
                 }
                 say(line);
-                runs_bar.inc(1);
+                done.fetch_add(1, Ordering::Relaxed);
+                match outcome {
+                    Outcome::Trained(..) => runs_bar.inc(estimates[k]),
+                    // Nothing was computed: the bar's remaining work shrinks instead.
+                    _ => runs_bar.set_length(runs_bar.length().unwrap_or(0).saturating_sub(estimates[k])),
+                }
             }
             announced = !still.is_empty();
             waiting = still;

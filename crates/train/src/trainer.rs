@@ -181,14 +181,20 @@ fn read_epoch(steps: Vec<StepValues>, test_correct: Tensor<1, Int>, epoch: usize
 fn progress_bar(options: &TrainOptions, epoch: usize, epochs: usize, batches: usize) -> Option<ProgressBar> {
     options.progress.then(|| {
         let bar = ProgressBar::new(batches as u64);
-        let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {elapsed} {msg}").expect("valid template");
-        bar.set_style(style.progress_chars("=> "));
+        let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {elapsed}, eta {eta_known} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style.with_key("eta_known", eta_known).progress_chars("=> "));
         bar.set_prefix(format!("{} epoch {}/{epochs}", options.label, epoch + 1));
         match &options.bars {
             Some(group) => group.add(bar),
             None => bar,
         }
     })
+}
+
+/// The remaining time, or `?` before the first batch (an estimate from nothing would read 0 s).
+fn eta_known(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = if state.pos() == 0 { write!(w, "?") } else { write!(w, "{:#}", indicatif::HumanDuration(state.eta())) };
 }
 
 fn finish_bar(options: &TrainOptions, bar: ProgressBar, record: &EpochRecord) {
