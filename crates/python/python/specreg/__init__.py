@@ -122,7 +122,9 @@ def _method(method: str) -> str:
 def eigenspectrum(X: Any, center: bool = True, ddof: int = 1) -> np.ndarray:
     """Eigenvalues, descending, of the covariance of ``X`` (examples × features).
 
-    Accumulated in float64 whatever ``X``'s dtype. ``center=False`` gives the eigenvalues of the
+    Accumulated in float64 across blocks of rows whatever ``X``'s dtype; within a block, float32 data
+    are multiplied in float32 (as precise as the data, about 1e-7 of the largest eigenvalue, and twice
+    as fast), float64 data in float64. ``center=False`` gives the eigenvalues of the
     second-moment matrix XᵀX / (n − ddof); ``ddof=1`` matches ``np.cov``, ``ddof=0`` divides by n.
     """
     a = _matrix(X, "X")
