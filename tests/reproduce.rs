@@ -95,6 +95,7 @@ fn check_training_experiment(out: &Path, id: &str) {
     }
     let fits = tables::read::<tables::FitRow>(&t("fits")).unwrap();
     assert!(!fits.is_empty() && fits.iter().all(|f| f.alpha_hat.is_finite() && (0.0..=1.0).contains(&f.r2) && f.rank_min == 11), "{id}: {fits:?}");
+    assert!(fits.iter().all(|f| f.alpha_low <= f.alpha_hat && f.alpha_hat <= f.alpha_high), "{id}: every α̂ inside its interval: {fits:?}");
 
     let robustness = tables::read::<tables::RobustnessRow>(&t("robustness")).unwrap();
     assert_eq!(robustness.len(), variants * 2 * 3, "{id}: FGSM and PGD at 3 ε per variant");

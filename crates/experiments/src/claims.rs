@@ -364,7 +364,16 @@ mod tests {
                     });
                 }
                 if let Some(alpha_hat) = alpha {
-                    self.t.fits.push(FitRow { key: key.clone(), layer, alpha_hat: *alpha_hat, r2: 0.99, rank_min: 11, rank_max: 20 });
+                    self.t.fits.push(FitRow {
+                        key: key.clone(),
+                        layer,
+                        alpha_hat: *alpha_hat,
+                        r2: 0.99,
+                        rank_min: 11,
+                        rank_max: 20,
+                        alpha_low: f64::NAN,
+                        alpha_high: f64::NAN,
+                    });
                 }
             }
             self

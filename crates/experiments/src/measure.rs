@@ -7,7 +7,7 @@ use specreg_data::Dataset;
 use specreg_models::{Model, Network};
 use specreg_report::RunKey;
 use specreg_report::tables::{FitRow, RobustnessRow, SanityRow, SpectrumRow};
-use specreg_spectrum::{RankRange, eigvalsh, fit_power_law};
+use specreg_spectrum::{RankRange, eigvalsh};
 use specreg_train::{DeviceData, Site, hidden_covariances, to_tensors};
 
 use crate::error::{Error, Result};
@@ -38,10 +38,8 @@ pub fn spectra(
                 source,
             })?;
             spectra.extend(spectrum_rows(key, &layer, split, &eigenvalues));
-            if split == "test"
-                && let Ok(fit) = fit_power_law(&eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len())))
-            {
-                fits.push(fit_row(key, &layer, &fit));
+            if split == "test" {
+                fits.extend(fit_row(key, &layer, &eigenvalues, RankRange::protocol(eigenvalues.len().min(data.len()))));
             }
         }
     }

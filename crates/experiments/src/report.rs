@@ -186,13 +186,17 @@ pub fn summary(dir: &ExperimentDir, spec: &ExperimentSpec, smoke: bool) -> Resul
         let epochs = finals.values().map(|r| r.epoch).max().unwrap_or(0);
         out += &format!("| {} | {} | {} | {epochs} | {} |", variant.experiment, variant.label(), finals.len(), format_mean_sd(&acc, 4));
         for layer in &layers {
-            out += &format!(" {} | {} |", format_mean_sd(&t.alphas(variant, layer), 2), format_mean_sd(&t.near_target(variant, layer), 2));
+            let alphas = t.alphas(variant, layer);
+            // One seed: its 95 % interval over the fitted ranks; several: mean ± s.d. over seeds.
+            let interval = t.fits.iter().find(|f| variant.contains(&f.key) && f.layer == *layer && f.alpha_low.is_finite()).filter(|_| alphas.len() == 1);
+            let alpha = interval.map_or_else(|| format_mean_sd(&alphas, 2), |f| format!("{:.2} ({:.2}–{:.2})", f.alpha_hat, f.alpha_low, f.alpha_high));
+            out += &format!(" {alpha} | {} |", format_mean_sd(&t.near_target(variant, layer), 2));
         }
         out += "\n";
     }
     if let Some(f) = t.fits.first() {
         out += &format!(
-            "\nα̂: least-squares slope of log λ_n against log n over ranks {}–{} of the test-split spectrum (R² in `fits`). \"near 1/n\": the fraction of ranks n > 10 whose eigenvalue is within a factor 2 of the α = 1 target anchored at rank 10.\n",
+            "\nα̂: least-squares slope of log λ_n against log n over ranks {}–{} of the test-split spectrum (R² in `fits`); with one seed, in parentheses its 95 % bootstrap interval over the fitted ranks (how well a line describes the spectrum, not sampling noise), with several, mean ± s.d. over seeds. \"near 1/n\": the fraction of ranks n > 10 whose eigenvalue is within a factor 2 of the α = 1 target anchored at rank 10.\n",
             f.rank_min, f.rank_max
         );
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use specreg_attacks::AttackKind;
 use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
 use specreg_report::{RunKey, VariantKey, variants_in};
-use specreg_spectrum::{PowerLawFit, fraction_near_target};
+use specreg_spectrum::{FitMethod, RankRange, fit_alpha, fraction_near_target, interval_over_ranks};
 
 use crate::error::Result;
 use crate::out_dir::ExperimentDir;
@@ -47,9 +47,25 @@ pub fn format_mean_sd(values: &[f64], digits: usize) -> String {
     }
 }
 
-/// The `fits` row of a power-law fit.
-pub fn fit_row(key: &RunKey, layer: &str, fit: &PowerLawFit) -> FitRow {
-    FitRow { key: key.clone(), layer: layer.into(), alpha_hat: fit.alpha, r2: fit.r2, rank_min: fit.range.min as u32, rank_max: fit.range.max as u32 }
+/// Resamples of the interval in `fits` (over the fitted ranks: cheap, and the same for every run).
+pub const FIT_RESAMPLES: usize = 1000;
+
+/// The `fits` row of the protocol's least-squares fit of `eigenvalues` over `range` (§1.7), with a
+/// 95 % bootstrap interval over the fitted ranks; `None` when no fit can be made (a spectrum not
+/// positive over the range).
+pub fn fit_row(key: &RunKey, layer: &str, eigenvalues: &[f64], range: RankRange) -> Option<FitRow> {
+    let fit = fit_alpha(eigenvalues, range, FitMethod::LeastSquares).ok()?;
+    let interval = interval_over_ranks(eigenvalues, &fit, FIT_RESAMPLES, 0).ok();
+    Some(FitRow {
+        key: key.clone(),
+        layer: layer.into(),
+        alpha_hat: fit.alpha,
+        r2: fit.r2.unwrap_or(f64::NAN),
+        rank_min: fit.range.min as u32,
+        rank_max: fit.range.max as u32,
+        alpha_low: interval.map_or(f64::NAN, |i| i.low),
+        alpha_high: interval.map_or(f64::NAN, |i| i.high),
+    })
 }
 
 /// `spectra` rows of one layer's eigenvalues (rank 1 first).

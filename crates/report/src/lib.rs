@@ -21,7 +21,7 @@
 //!
 //! let dir = tempfile::tempdir()?;
 //! let key = RunKey::new("E1", "Vanilla", 0.0, 0);
-//! let rows = vec![FitRow { key, layer: "hidden1".into(), alpha_hat: 1.7, r2: 0.99, rank_min: 11, rank_max: 500 }];
+//! let rows = vec![FitRow { key, layer: "hidden1".into(), alpha_hat: 1.7, r2: 0.99, rank_min: 11, rank_max: 500, alpha_low: 1.68, alpha_high: 1.72 }];
 //! let path = dir.path().join("fits.parquet");
 //! tables::write(&rows, &path)?;
 //! assert_eq!(tables::read::<FitRow>(&path)?, rows);

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `training` | experiment: str, variant: str, beta: f64, seed: u64, epoch: u32, loss: f64, penalty: f64, train_acc: f64, test_acc: f64, seconds: f64 |
 //! | `spectra` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, split: str, rank: u32, eigenvalue: f64 |
-//! | `fits` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, alpha_hat: f64, r2: f64, rank_min: u32, rank_max: u32 |
+//! | `fits` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, alpha_hat: f64, r2: f64, rank_min: u32, rank_max: u32, alpha_low: f64, alpha_high: f64 |
 //! | `robustness` | experiment: str, variant: str, beta: f64, seed: u64, attack: str, epsilon: f64, accuracy: f64, n_examples: u32, max_perturbation: f64, batch_size: u32, min_pixel: f64, max_pixel: f64 |
 //! | `sanity` | experiment: str, variant: str, beta: f64, seed: u64, check: str, passed: bool, detail: str |
 //! | `trajectory` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, epoch: u32, regularised: bool, alpha_hat: f64, r2: f64, rank_min: u32, rank_max: u32, near_target: f64, top_eigenvalue: f64 |
@@ -38,6 +38,11 @@ pub trait Cell: Sized + Clone {
     fn values(column: &Column) -> PolarsResult<Vec<Self>>;
     /// A copy of a value (a clone for strings, a copy for numbers).
     fn of(value: &Self) -> Self;
+    /// What a column added after a table was first written reads as in older files (`None`: the
+    /// column is required).
+    fn missing() -> Option<Self> {
+        None
+    }
 }
 
 impl Cell for String {
@@ -69,7 +74,27 @@ macro_rules! numeric_cell {
         }
     )*};
 }
-numeric_cell!(f64 => "f64", f64; u32 => "u32", u32; u64 => "u64", u64; bool => "bool", bool);
+numeric_cell!(u32 => "u32", u32; u64 => "u64", u64; bool => "bool", bool);
+
+impl Cell for f64 {
+    const TYPE: &'static str = "f64";
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(column: &Column) -> PolarsResult<Vec<Self>> {
+        Ok(column.f64()?.into_no_null_iter().collect())
+    }
+    fn of(value: &Self) -> Self {
+        *value
+    }
+    fn missing() -> Option<Self> {
+        Some(f64::NAN)
+    }
+}
+
+/// Columns added to a table after results were first published: an older file without them reads
+/// them as NaN instead of failing.
+const ADDED_LATER: [&str; 2] = ["alpha_low", "alpha_high"];
 
 /// A table of rows of one type: its file stem, its columns, and the conversions both ways.
 pub trait Table: Sized {
@@ -86,7 +111,10 @@ pub trait Table: Sized {
 /// The values of column `name` of `frame` (read from `path`), typed.
 fn cells<T: Cell>(frame: &DataFrame, path: &Path, name: &str) -> Result<Vec<T>> {
     let table = |source| ReportError::Table { path: path.into(), source };
-    T::values(frame.column(name).map_err(table)?).map_err(table)
+    match (frame.column(name), T::missing()) {
+        (Err(_), Some(missing)) if ADDED_LATER.contains(&name) => Ok(vec![missing; frame.height()]),
+        (column, _) => T::values(column.map_err(table)?).map_err(table),
+    }
 }
 
 /// Declares a row type keyed by a [`RunKey`] (its first four columns) and its [`Table`].
@@ -220,6 +248,13 @@ keyed_table! {
         rank_min: u32,
         /// Last rank fitted (1-based, inclusive).
         rank_max: u32,
+        /// Lower end of a 95 % bootstrap interval for α̂ over the fitted ranks (NaN: none; absent in
+        /// tables written before intervals, read as NaN).
+        #[serde(default = "nan", deserialize_with = "nan_if_null")]
+        alpha_low: f64,
+        /// Upper end of that interval.
+        #[serde(default = "nan", deserialize_with = "nan_if_null")]
+        alpha_high: f64,
     }
 }
 
@@ -302,6 +337,11 @@ table! {
     }
 }
 
+/// NaN, the default of a float column a row of an older file lacks.
+fn nan() -> f64 {
+    f64::NAN
+}
+
 /// JSON has no NaN: serde_json writes it as `null`, which this reads back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<f64, D::Error> {
     Ok(<Option<f64> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or(f64::NAN))
@@ -380,5 +420,11 @@ mod tests {
         // A table read as another names the file and the missing column.
         let error = read::<FitRow>(&path).unwrap_err().to_string();
         assert!(error.contains("t.parquet"), "{error}");
+        // A fits table written before intervals were added reads them as NaN.
+        let fit = FitRow { key, layer: "hidden1".into(), alpha_hat: 1.5, r2: 0.9, rank_min: 11, rank_max: 50, alpha_low: 1.4, alpha_high: 1.6 };
+        let mut old = FitRow::frame(std::slice::from_ref(&fit)).unwrap().drop_many(["alpha_low", "alpha_high"]);
+        write_table(&mut old, &path).unwrap();
+        let back: Vec<FitRow> = read(&path).unwrap();
+        assert!(back[0].alpha_low.is_nan() && back[0].alpha_high.is_nan() && back[0].alpha_hat == 1.5);
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use specreg_report::RunKey;
 use specreg_report::figure::{Panel, Series, draw_panels, ramp_color, variant_color};
 use specreg_report::tables;
-use specreg_spectrum::{layer_spectrum, reference_curve};
+use specreg_spectrum::{RankRange, layer_spectrum, reference_curve};
 
 use super::normalised_points;
 use crate::error::Result;
@@ -89,9 +89,8 @@ pub fn run(cfg: &T1Config, dir: &ExperimentDir) -> Result<()> {
             spectra.extend(spectrum_rows(&key, &name, "random-inputs", spectrum.eigenvalues.as_slice().expect("contiguous")));
             // Two-dimensional inputs give spectra that can collapse to rounding noise past a few ranks:
             // a fit that cannot be made is left out of the table and shows as "-" in the summary.
-            if let Ok(fit) = &spectrum.fit {
-                fits.push(fit_row(&key, &name, fit));
-            }
+            let eigenvalues = spectrum.eigenvalues.as_slice().unwrap_or_default();
+            fits.extend(fit_row(&key, &name, eigenvalues, RankRange::protocol(eigenvalues.len())));
         }
     }
     tables::write(&spectra, &dir.table("spectra"))?;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use specreg_report::RunKey;
 use specreg_report::figure::{Panel, Series, draw_panels, variant_color};
 use specreg_report::tables::{self, ProjectionRow};
-use specreg_spectrum::{layer_spectrum, simulate::random_rotation, smoothness_threshold};
+use specreg_spectrum::{RankRange, layer_spectrum, simulate::random_rotation, smoothness_threshold};
 
 use crate::error::Result;
 use crate::out_dir::ExperimentDir;
@@ -105,7 +105,9 @@ pub fn run(cfg: &T2Config, dir: &ExperimentDir) -> Result<()> {
         let spectrum = layer_spectrum(representation.view())?;
         let key = RunKey::new(ID, variant(alpha), 0.0, cfg.seed);
         spectra.extend(spectrum_rows(&key, "representation", "grid", spectrum.eigenvalues.as_slice().expect("contiguous")));
-        fits.push(fit_row(&key, "representation", &spectrum.fit?));
+        spectrum.fit?; // a representation without a fit is an error here, not a gap
+        let eigenvalues = spectrum.eigenvalues.as_slice().unwrap_or_default();
+        fits.extend(fit_row(&key, "representation", eigenvalues, RankRange::protocol(eigenvalues.len())));
     }
     tables::write(&projections, &dir.table("projections"))?;
     tables::write(&spectra, &dir.table("spectra"))?;
