@@ -4,7 +4,9 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::Classifier;
+use crate::apgd::{ApgdLoss, ApgdSettings, apgd};
 use crate::error::{AttackError, Result};
+use crate::fab::{FabSettings, fab_targeted};
 use crate::gradient::{Norm, PgdSettings, fgsm, pgd};
 use crate::noise::{NoiseKind, noise};
 use crate::square::{SquareSettings, square_attack};
@@ -46,6 +48,28 @@ pub enum Attack {
         /// Start from a uniform random point of the ε-ball instead of the input.
         random_start: bool,
     },
+    /// Auto-PGD (see [`crate::apgd`]): cross-entropy, DLR, or targeted DLR over the most likely wrong
+    /// classes.
+    Apgd {
+        /// The ball.
+        norm: Norm,
+        /// The loss.
+        loss: ApgdLoss,
+        /// Iterations per run.
+        iterations: usize,
+        /// Runs on the examples still robust.
+        restarts: usize,
+    },
+    /// FAB-T (see [`crate::fab`]): the smallest fooling perturbation towards each of the most likely
+    /// wrong classes; counted as a success when it lies within ε.
+    Fab {
+        /// The norm.
+        norm: Norm,
+        /// Target classes.
+        targets: usize,
+        /// Iterations per target.
+        iterations: usize,
+    },
     /// Square Attack, L∞, gradient-free (image inputs only).
     Square {
         /// Model evaluations per example.
@@ -67,6 +91,14 @@ pub enum AttackKind {
     PgdLinf,
     /// PGD in L2.
     PgdL2,
+    /// APGD on the cross-entropy.
+    ApgdCe,
+    /// APGD on the DLR loss.
+    ApgdDlr,
+    /// APGD on the targeted DLR loss.
+    ApgdT,
+    /// FAB-T.
+    FabT,
     /// The Square Attack.
     Square,
     /// Uniform noise.
@@ -84,12 +116,26 @@ impl AttackKind {
             "fgsm" => Some(AttackKind::Fgsm),
             "noise-uniform" => Some(AttackKind::NoiseUniform),
             "noise-gaussian" => Some(AttackKind::NoiseGaussian),
-            _ => match (name.strip_prefix("pgd"), name.strip_prefix("square")) {
-                (Some(rest), _) if digits(rest) => Some(AttackKind::PgdLinf),
-                (Some(rest), _) if rest.strip_suffix("-l2").is_some_and(digits) => Some(AttackKind::PgdL2),
-                (_, Some(rest)) if digits(rest) => Some(AttackKind::Square),
-                _ => None,
-            },
+            _ => {
+                // `<kind><number>`, optionally `-l2`: the kind is the prefix before the number.
+                let base = name.strip_suffix("-l2").unwrap_or(name);
+                let split = base.find(|c: char| c.is_ascii_digit())?;
+                let (prefix, number) = base.split_at(split);
+                if !digits(number) {
+                    return None;
+                }
+                let l2 = base.len() != name.len();
+                match (prefix, l2) {
+                    ("pgd", false) => Some(AttackKind::PgdLinf),
+                    ("pgd", true) => Some(AttackKind::PgdL2),
+                    ("apgd-ce", _) => Some(AttackKind::ApgdCe),
+                    ("apgd-dlr", _) => Some(AttackKind::ApgdDlr),
+                    ("apgd-t", _) => Some(AttackKind::ApgdT),
+                    ("fab-t", _) => Some(AttackKind::FabT),
+                    ("square", false) => Some(AttackKind::Square),
+                    _ => None,
+                }
+            }
         }
     }
 }
@@ -101,6 +147,10 @@ impl Attack {
             Attack::Fgsm => AttackKind::Fgsm,
             Attack::Pgd { norm: Norm::Linf, .. } => AttackKind::PgdLinf,
             Attack::Pgd { norm: Norm::L2, .. } => AttackKind::PgdL2,
+            Attack::Apgd { loss: ApgdLoss::CrossEntropy, .. } => AttackKind::ApgdCe,
+            Attack::Apgd { loss: ApgdLoss::Dlr, .. } => AttackKind::ApgdDlr,
+            Attack::Apgd { loss: ApgdLoss::TargetedDlr(_), .. } => AttackKind::ApgdT,
+            Attack::Fab { .. } => AttackKind::FabT,
             Attack::Square { .. } => AttackKind::Square,
             Attack::Noise(NoiseKind::Uniform) => AttackKind::NoiseUniform,
             Attack::Noise(NoiseKind::Gaussian) => AttackKind::NoiseGaussian,
@@ -114,6 +164,16 @@ impl Attack {
         1.0 + match *self {
             Attack::Fgsm => gradient,
             Attack::Pgd { steps, restarts, .. } => (steps as f64 * gradient + if restarts > 1 { 1.0 } else { 0.0 }) * restarts as f64,
+            // A clean pass, then per run and target a start and `iterations` gradient evaluations.
+            Attack::Apgd { loss, iterations, restarts, .. } => {
+                let runs = match loss {
+                    ApgdLoss::TargetedDlr(k) => k * restarts,
+                    _ => restarts,
+                };
+                1.0 + runs as f64 * (iterations as f64 + 1.0) * gradient
+            }
+            // Per target and iteration a gradient and a prediction.
+            Attack::Fab { targets, iterations, .. } => 1.0 + (targets * iterations) as f64 * (gradient + 1.0),
             Attack::Square { queries, .. } => queries as f64,
             Attack::Noise(_) => 0.0,
         }
@@ -135,6 +195,15 @@ impl Attack {
             Attack::Fgsm => "fgsm".into(),
             Attack::Pgd { norm: Norm::Linf, steps, .. } => format!("pgd{steps}"),
             Attack::Pgd { norm: Norm::L2, steps, .. } => format!("pgd{steps}-l2"),
+            Attack::Apgd { norm, loss, iterations, .. } => {
+                let base = match loss {
+                    ApgdLoss::CrossEntropy => "apgd-ce",
+                    ApgdLoss::Dlr => "apgd-dlr",
+                    ApgdLoss::TargetedDlr(_) => "apgd-t",
+                };
+                format!("{base}{iterations}{}", if *norm == Norm::L2 { "-l2" } else { "" })
+            }
+            Attack::Fab { norm, iterations, .. } => format!("fab-t{iterations}{}", if *norm == Norm::L2 { "-l2" } else { "" }),
             Attack::Square { queries, .. } => format!("square{queries}"),
             Attack::Noise(NoiseKind::Uniform) => "noise-uniform".into(),
             Attack::Noise(NoiseKind::Gaussian) => "noise-gaussian".into(),
@@ -144,7 +213,7 @@ impl Attack {
     /// The norm in which ε is measured.
     pub fn norm(&self) -> Norm {
         match self {
-            Attack::Pgd { norm, .. } => *norm,
+            Attack::Pgd { norm, .. } | Attack::Apgd { norm, .. } | Attack::Fab { norm, .. } => *norm,
             _ => Norm::Linf,
         }
     }
@@ -165,6 +234,11 @@ impl Attack {
             Attack::Pgd { restarts: 0, .. } => bad("PGD needs at least one restart".into()),
             Attack::Pgd { step_size, .. } if !(step_size.at(1.0).is_finite() && step_size.at(1.0) > 0.0) => {
                 bad(format!("PGD step size must be positive, got {step_size:?}"))
+            }
+            Attack::Apgd { iterations: 0, .. } | Attack::Fab { iterations: 0, .. } => bad("APGD and FAB need at least one iteration".into()),
+            Attack::Apgd { restarts: 0, .. } => bad("APGD needs at least one run".into()),
+            Attack::Apgd { loss: ApgdLoss::TargetedDlr(0), .. } | Attack::Fab { targets: 0, .. } => {
+                bad("a targeted attack needs at least one target class".into())
             }
             Attack::Square { queries: 0, .. } => bad("the Square Attack needs at least one query".into()),
             Attack::Square { p_init, .. } if !(p_init > 0.0 && p_init <= 1.0) => bad(format!("Square p_init must be in (0, 1], got {p_init}")),
@@ -193,6 +267,11 @@ impl Attack {
                 let settings = PgdSettings { norm, epsilon, step_size: step_size.at(epsilon), steps, restarts, random_start, seed };
                 pgd(model, x, y, &settings, first)
             }
+            Attack::Apgd { norm, loss, iterations, restarts } => {
+                let settings = ApgdSettings { norm, epsilon, iterations, restarts, loss, seed };
+                apgd(model, x, y, &settings, first)
+            }
+            Attack::Fab { norm, targets, iterations } => fab_targeted(model, x, y, &FabSettings { norm, epsilon, iterations, targets }).0,
             Attack::Square { queries, p_init } => {
                 let x4: Tensor<4> = as_images(x)?;
                 let as_d = |t: Tensor<4>| {

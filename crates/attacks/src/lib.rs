@@ -59,14 +59,17 @@
 
 #![warn(missing_docs)]
 
+pub mod apgd;
 mod attack;
 mod classifier;
 mod error;
+pub mod fab;
 mod gradient;
 pub mod loss;
 mod noise;
 mod random;
 mod square;
+mod suite;
 mod sweep;
 
 pub use attack::{Attack, AttackKind, StepSize};
@@ -74,5 +77,6 @@ pub use classifier::Classifier;
 pub use error::{AttackError, Result};
 pub use gradient::{Norm, PgdSettings, fgsm, pgd};
 pub use noise::{NoiseKind, noise};
-pub use square::{SquareSettings, square_attack};
-pub use sweep::{Check, Record, Sweep, SweepReport, run_sweep, sanity_checks};
+pub use square::{SquareSettings, square_attack, square_attack_at};
+pub use suite::{Fate, SUITE_ATTACKS, SuiteChecks, SuiteRecord, SuiteReport, SuiteSettings, autoattack, convergence_tolerance, records_of, run_suite};
+pub use sweep::{Check, Record, Sweep, SweepReport, run_sweep, sanity_checks, wilson};

@@ -30,3 +30,21 @@ pub fn per_example_tensor<const D: usize>(
     }
     Tensor::from_data(TensorData::new(values, dims), device)
 }
+
+/// Like [`per_example_tensor`] for the examples whose indices in the evaluated set are `indices` (one
+/// per row): the rows of a subset of a batch draw exactly what they would in the whole batch.
+pub fn per_example_tensor_at<const D: usize>(
+    dims: [usize; D],
+    device: &Device,
+    seed: u64,
+    purpose: u64,
+    indices: &[usize],
+    mut draw: impl FnMut(&mut ChaCha8Rng, &mut [f32]),
+) -> Tensor<D> {
+    let per_example: usize = dims[1..].iter().product();
+    let mut values = vec![0f32; dims[0] * per_example];
+    for (row, &index) in values.chunks_exact_mut(per_example).zip(indices) {
+        draw(&mut example_rng(seed, purpose, index), row);
+    }
+    Tensor::from_data(TensorData::new(values, dims), device)
+}

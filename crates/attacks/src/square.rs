@@ -30,13 +30,20 @@ pub struct SquareSettings {
 /// Runs the attack on image batches (batch × C × H × W). `first` is the index of the batch's first
 /// example in the evaluated set: each example's proposals come from its own random stream.
 pub fn square_attack<M: Classifier<4>>(model: &M, x: Tensor<4>, y: Tensor<1, Int>, s: &SquareSettings, first: usize) -> Tensor<4> {
+    let indices: Vec<usize> = (first..first + x.dims()[0]).collect();
+    square_attack_at(model, x, y, s, &indices)
+}
+
+/// [`square_attack`] on examples whose indices in the evaluated set are `indices` (one per row), so
+/// that a subset of a batch draws the proposals it would draw in the whole batch.
+pub fn square_attack_at<M: Classifier<4>>(model: &M, x: Tensor<4>, y: Tensor<1, Int>, s: &SquareSettings, indices: &[usize]) -> Tensor<4> {
     let dims = x.dims();
     let [n, c, h, w] = dims;
     let device = x.device();
     let clean: Vec<f32> = x.clone().try_into_vec_as::<f32>().expect("f32 images");
     let per = c * h * w;
     let eps = s.epsilon;
-    let mut rngs: Vec<_> = (0..n).map(|i| example_rng(s.seed, 0x5351_5541, first + i)).collect();
+    let mut rngs: Vec<_> = indices.iter().take(n).map(|&i| example_rng(s.seed, 0x5351_5541, i)).collect();
 
     // Start: vertical stripes, one random sign per (channel, column).
     let mut delta = vec![0f32; n * per];

@@ -259,5 +259,25 @@ pub fn sanity_checks(attacks: &[Attack], records: &[Record], probe: Option<&Reco
 }
 
 fn check(name: &str, passed: bool, detail: String) -> Check {
-    Check { name: name.into(), passed, detail: if passed && detail.is_empty() { "ok".into() } else { detail } }
+    Check::new(name, passed, detail)
+}
+
+impl Check {
+    /// A check and its outcome; an empty detail of a passed check reads "ok".
+    pub fn new(name: &str, passed: bool, detail: String) -> Check {
+        Check { name: name.into(), passed, detail: if passed && detail.is_empty() { "ok".into() } else { detail } }
+    }
+}
+
+/// The 95 % Wilson score interval of a proportion of `successes` in `n` trials (Wilson 1927): unlike
+/// the normal approximation it stays inside [0, 1] and is not empty at 0 or n.
+pub fn wilson(successes: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (z, n_f, p) = (1.959_963_984_540_054, n as f64, successes as f64 / n as f64);
+    let denominator = 1.0 + z * z / n_f;
+    let centre = (p + z * z / (2.0 * n_f)) / denominator;
+    let half = z * (p * (1.0 - p) / n_f + z * z / (4.0 * n_f * n_f)).sqrt() / denominator;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
