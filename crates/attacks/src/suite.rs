@@ -207,6 +207,7 @@ pub fn convergence_tolerance(examples: usize) -> f64 {
 }
 
 /// Runs the ensemble at each of `epsilons` on `images`/`labels` in batches, then the checks.
+#[allow(clippy::too_many_arguments)] // the model, its data, the grid, the batching, the budgets, the checks, the bar
 pub fn run_suite<const D: usize, M: Classifier<D>>(
     model: &M,
     images: Tensor<D>,
