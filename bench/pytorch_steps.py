@@ -17,7 +17,18 @@ benchmark can interleave its own measurements with these in one invocation:
     step NAME COUNT           times COUNT steps of NAME (e1, e1-specreg, cnn, cnn-tanh-first) → {"seconds": [...]}
     pgd-load MNIST_DIR N B    loads the first N MNIST test images, batches of B → {"batches": K}
     pgd BATCH                 times PGD-40 on batch BATCH (0-based) → {"seconds": s}
+    aa-load MODEL MNIST_DIR N B   loads a specreg MLP (safetensors) and the first N MNIST test images,
+                              batches of B → {"batches": K, "correct": clean correct}
+    apgd BATCH EPS STEPS SEED     torchattacks' APGD-CE on batch BATCH → {"seconds": s, "correct": n}
+    autoattack BATCH EPS STEPS TARGETS QUERIES SEED
+                              torchattacks' APGD-CE, APGD-T, FAB-T and Square in AutoAttack's order, each
+                              on what the ones before left correct (as its MultiAttack does), with the
+                              given iterations, target classes and Square queries
+                              → {"seconds": s, "stages": [correct after each attack]}
     quit
+
+AutoAttack's ensemble needs torchattacks (`pip install torchattacks`); `autoattack` answers with an
+error without it.
 """
 import argparse
 import gzip
@@ -169,6 +180,105 @@ class Pgd:
         return time.perf_counter() - started
 
 
+def read_safetensors(path):
+    """Tensors and metadata of a safetensors file (the format is a JSON header and raw little-endian
+    arrays; read here without the safetensors package)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    metadata = header.pop("__metadata__", {})
+    dtypes = {"F32": torch.float32, "I64": torch.int64, "F64": torch.float64}
+    tensors = {}
+    for name, entry in header.items():
+        start, end = entry["data_offsets"]
+        raw = bytearray(data[8 + length + start:8 + length + end])
+        tensors[name] = torch.frombuffer(raw, dtype=dtypes[entry["dtype"]]).reshape(entry["shape"]) if raw else torch.zeros(entry["shape"], dtype=dtypes[entry["dtype"]])
+    return tensors, metadata
+
+
+def specreg_mlp(path):
+    """A specreg MLP (its configuration in the file's metadata) with the file's weights, in evaluation
+    mode: Linear → tanh (→ BatchNorm1d) per hidden layer, then the readout."""
+    tensors, metadata = read_safetensors(path)
+    config = json.loads(metadata["specreg_config"])
+    if "Mlp" not in config or config["Mlp"].get("whiten_after") is not None:
+        raise ValueError(f"{path}: only specreg MLPs without whitening are supported here")
+    config = config["Mlp"]
+    layers, width = [nn.Flatten()], config["input"]
+    for k, hidden in enumerate(config["hidden"]):
+        linear = nn.Linear(width, hidden)
+        linear.weight.data.copy_(tensors[f"layers.{k}.weight"])
+        linear.bias.data.copy_(tensors[f"layers.{k}.bias"])
+        layers += [linear, nn.Tanh()]
+        if config["batch_norm"]:
+            norm = nn.BatchNorm1d(hidden)
+            for field in ["weight", "bias", "running_mean", "running_var"]:
+                getattr(norm, field).data.copy_(tensors[f"norms.{k}.{field}"])
+            layers.append(norm)
+        width = hidden
+    readout = nn.Linear(width, config["classes"])
+    readout.weight.data.copy_(tensors["readout.weight"])
+    readout.bias.data.copy_(tensors["readout.bias"])
+    net = nn.Sequential(*layers, readout).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+class Ensemble:
+    """A trained specreg MLP and MNIST test images for torchattacks' APGD and AutoAttack's ensemble."""
+
+    def __init__(self, model, directory, count, batch, device):
+        self.device = device
+        images, labels = mnist_test(directory)
+        self.x, self.y = images[:count].to(device), labels[:count].to(device)
+        self.batch = batch
+        self.net = specreg_mlp(model).to(device)
+
+    def batches(self):
+        return (len(self.y) + self.batch - 1) // self.batch
+
+    def slice(self, k):
+        return self.x[k * self.batch:(k + 1) * self.batch], self.y[k * self.batch:(k + 1) * self.batch]
+
+    def correct(self, x, y):
+        with torch.no_grad():
+            return self.net(x).argmax(1).eq(y)
+
+    def apgd(self, k, eps, steps, seed):
+        import torchattacks
+        x, y = self.slice(k)
+        attack = torchattacks.APGD(self.net, norm="Linf", eps=eps, steps=steps, n_restarts=1, seed=seed, loss="ce")
+        sync(self.device)
+        started = time.perf_counter()
+        correct = int(self.correct(attack(x, y), y).sum())
+        sync(self.device)
+        return {"seconds": time.perf_counter() - started, "correct": correct}
+
+    def autoattack(self, k, eps, steps, targets, queries, seed):
+        import torchattacks
+        x, y = self.slice(k)
+        attacks = [
+            torchattacks.APGD(self.net, norm="Linf", eps=eps, steps=steps, n_restarts=1, seed=seed, loss="ce"),
+            torchattacks.APGDT(self.net, norm="Linf", eps=eps, steps=steps, n_restarts=1, seed=seed, n_classes=targets + 1),
+            torchattacks.FAB(self.net, norm="Linf", eps=eps, steps=steps, n_restarts=1, seed=seed, multi_targeted=True, n_classes=targets + 1),
+            torchattacks.Square(self.net, norm="Linf", eps=eps, n_queries=queries, n_restarts=1, seed=seed),
+        ]
+        sync(self.device)
+        started = time.perf_counter()
+        robust = self.correct(x, y)
+        stages = []
+        for attack in attacks:
+            index = robust.nonzero().flatten()
+            if len(index) > 0:
+                adversarial = attack(x[index], y[index])
+                robust[index] = self.correct(adversarial, y[index])
+            stages.append(int(robust.sum()))
+        sync(self.device)
+        return {"seconds": time.perf_counter() - started, "stages": stages}
+
+
 def describe(device):
     """Version, build (CPU kernel level, BLAS) and where it runs: figures from different builds differ."""
     if device.type == "cuda":
@@ -180,7 +290,7 @@ def describe(device):
 
 
 def serve(device):
-    steppers, pgd = {}, None
+    steppers, pgd, ensemble = {}, None, None
     print(json.dumps({"ready": describe(device)}), flush=True)
     for line in sys.stdin:
         words = line.split()
@@ -197,6 +307,13 @@ def serve(device):
                 answer = {"batches": pgd.batches()}
             elif words[0] == "pgd":
                 answer = {"seconds": pgd.time(int(words[1]))}
+            elif words[0] == "aa-load":
+                ensemble = Ensemble(words[1], words[2], int(words[3]), int(words[4]), device)
+                answer = {"batches": ensemble.batches(), "correct": int(ensemble.correct(ensemble.x, ensemble.y).sum())}
+            elif words[0] == "apgd":
+                answer = ensemble.apgd(int(words[1]), float(words[2]), int(words[3]), int(words[4]))
+            elif words[0] == "autoattack":
+                answer = ensemble.autoattack(int(words[1]), float(words[2]), int(words[3]), int(words[4]), int(words[5]), int(words[6]))
             else:
                 answer = {"error": f"unknown command {words[0]!r}"}
         except Exception as e:  # reported to the benchmark, which prints it

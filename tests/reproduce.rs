@@ -108,6 +108,10 @@ fn check_training_experiment(out: &Path, id: &str) {
     assert!(attacked.iter().sum::<f64>() < clean.iter().sum::<f64>(), "{id}: attacks at ε = 0.3 should lower accuracy");
     let sanity = tables::read::<tables::SanityRow>(&t("sanity")).unwrap();
     assert!(sanity.len() >= variants * 4, "{id}: {} sanity rows", sanity.len());
+    assert!(robustness.iter().all(|r| r.ci_low <= r.accuracy && r.accuracy <= r.ci_high), "{id}: every accuracy inside its interval");
+    if id.starts_with('E') {
+        check_autoattack(&dir, id, variants, &robustness);
+    }
 
     let panels = fits.iter().map(|f| (&f.key.experiment, &f.layer)).collect::<std::collections::BTreeSet<_>>().len() as u32;
     let columns = if panels >= 3 { 3 } else { panels };
@@ -141,6 +145,40 @@ fn check_training_experiment(out: &Path, id: &str) {
         let cifar = manifest["datasets"].as_array().unwrap().iter().find(|d| d["dataset"] == "cifar10").unwrap();
         assert!(cifar["status"].as_str().unwrap().contains("cargo xtask data fetch cifar10"), "{cifar}");
     }
+}
+
+/// The AutoAttack evaluation of an E experiment (smoke: 50 examples, ε 0.1 and 0.3): each attack of the
+/// ensemble only lowers accuracy, the worst case is what the examples' fates say, the intervals hold
+/// their accuracies, APGD-CE is not weaker than the sweep's PGD, and every model but Vanilla is
+/// attacked with Vanilla's examples.
+fn check_autoattack(dir: &Path, id: &str, variants: usize, robustness: &[tables::RobustnessRow]) {
+    let t = |name: &str| dir.join("tables").join(format!("{name}.parquet"));
+    let suite = tables::read::<tables::SuiteRow>(&t("robustness_suite")).unwrap();
+    // Whitened models (batch statistics) get transfer only, never the white-box ensemble.
+    let whitened = specreg_experiments::unique(robustness.iter().filter(|r| r.key.variant.ends_with("-Wh")).map(|r| r.key.variant.clone())).len();
+    assert!(suite.iter().all(|r| !r.key.variant.ends_with("-Wh")), "{id}: a whitened model under the white-box ensemble");
+    let attacked = variants - whitened;
+    assert_eq!(suite.len(), attacked * 2 * 5, "{id}: four attacks and the worst case at 2 ε per variant");
+    let fates = tables::read::<tables::FateRow>(&t("suite_fates")).unwrap();
+    assert_eq!(fates.len(), attacked * 2 * 50, "{id}: one fate per example and ε");
+    for key in specreg_experiments::unique(suite.iter().map(|r| r.key.clone())) {
+        for eps in [0.1, 0.3] {
+            let at: Vec<&tables::SuiteRow> = suite.iter().filter(|r| r.key == key && r.epsilon == eps).collect();
+            let names: Vec<&str> = at.iter().map(|r| r.attack.as_str()).collect();
+            assert_eq!(names, ["apgd-ce", "apgd-t", "fab-t", "square", "autoattack"], "{id}");
+            assert!(at.windows(2).all(|w| w[1].accuracy <= w[0].accuracy), "{id} {key:?} ε {eps}: {at:?}");
+            assert!(at.iter().all(|r| r.n_examples == 50 && r.ci_low <= r.accuracy && r.accuracy <= r.ci_high), "{id}: {at:?}");
+            let robust = fates.iter().filter(|f| f.key == key && f.epsilon == eps && f.fate == "robust").count();
+            assert_eq!(robust as f64 / 50.0, at[4].accuracy, "{id} {key:?} ε {eps}: fates and worst case agree");
+            // APGD-CE on the first 50 of the sweep's 100 examples: not weaker than PGD beyond sampling.
+            let pgd = robustness.iter().find(|r| r.key == key && r.attack.starts_with("pgd") && (r.epsilon - eps).abs() < 1e-6).unwrap();
+            assert!(at[0].accuracy <= pgd.accuracy * 2.0 + 0.1, "{id} {key:?} ε {eps}: APGD-CE {} vs PGD {}", at[0].accuracy, pgd.accuracy);
+        }
+    }
+    let transfer = tables::read::<tables::TransferRow>(&t("transfer")).unwrap();
+    assert_eq!(transfer.len(), (variants - 1) * 2 * 2, "{id}: PGD and APGD-CE from Vanilla at 2 ε, every variant but Vanilla");
+    assert!(transfer.iter().all(|r| r.source == "Vanilla" && r.key.variant != "Vanilla" && r.ci_low <= r.accuracy && r.accuracy <= r.ci_high), "{id}");
+    assert!(png_size(&dir.join("figures/robustness_suite.png")).0 >= 1280, "{id}");
 }
 
 #[test]
@@ -183,6 +221,10 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
         "**C3: ",
         "**C4: ",
         "**C5: ",
+        "**C3-AA: ",
+        "**C5-AA: ",
+        "Does the gain survive AutoAttack?",
+        "Not attacked by the white-box ensemble: E2-MLP Vanilla-Wh",
         "This is a smoke run",
         "### E1",
         "### E3-CNN",
@@ -214,6 +256,17 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     reproduce(out.path(), &["--only", "E1"]);
     assert_eq!(modified(&vanilla), vanilla_time, "the finished run was redone");
     assert!(specreg.is_file() && out.path().join("E1/manifest.json").is_file());
+    check_training_experiment(out.path(), "E1");
+
+    // An AutoAttack evaluation that is missing (a profile that gained `suite`, or one killed while it
+    // ran) is measured on the saved model: the run is not retrained.
+    let evaluation = runs.join("Vanilla-b0-s0.suite.json");
+    let run_time = modified(&vanilla);
+    std::fs::remove_file(out.path().join("E1/manifest.json")).unwrap();
+    std::fs::remove_file(&evaluation).unwrap();
+    reproduce(out.path(), &["--only", "E1"]);
+    assert_eq!(modified(&vanilla), run_time, "the run was retrained for its evaluation");
+    assert!(evaluation.is_file());
     check_training_experiment(out.path(), "E1");
 
     // Figures redraw from the tables alone.

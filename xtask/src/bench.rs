@@ -28,6 +28,38 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// APGD-CE and AutoAttack's ensemble (APGD-CE, APGD-T, FAB-T, Square) on trained MLPs written by
+    /// `reproduce` (`OUT/E1/models/*.safetensors`), against torchattacks' in the same invocation:
+    /// times and the robust accuracy each side reached.
+    Autoattack {
+        /// The models (safetensors files written by specreg).
+        #[arg(long = "model", required = true)]
+        models: Vec<PathBuf>,
+        /// Test images attacked.
+        #[arg(long, default_value_t = 500)]
+        images: usize,
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// L∞ radii, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0.05")]
+        epsilon: Vec<f32>,
+        /// APGD and FAB iterations (AutoAttack standard: 100).
+        #[arg(long, default_value_t = 100)]
+        iterations: usize,
+        /// APGD-T and FAB-T target classes (standard: 9).
+        #[arg(long, default_value_t = 9)]
+        targets: usize,
+        /// Square Attack queries (standard: 5,000).
+        #[arg(long, default_value_t = 5000)]
+        queries: usize,
+        #[command(flatten)]
+        data: DataDirArg,
+        #[command(flatten)]
+        backend: BackendArg,
+        /// Also write the rows and accuracies as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Training steps (E1 with and without the spectral penalty, the MNIST CNN) against PyTorch's in
     /// the same invocation (when a Python with torch is found), and the E1 epoch time on full MNIST.
     Train {
@@ -59,6 +91,10 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Spectrum { rows, cols } => specreg_bench::spectrum(rows, cols)?,
         BenchCommand::Attacks { images, batch_size, data, backend, json } => {
             specreg_bench::pgd(&backend.backend.target()?, images, batch_size, &data.resolve(), json.as_deref())?;
+        }
+        BenchCommand::Autoattack { models, images, batch_size, epsilon, iterations, targets, queries, data, backend, json } => {
+            let bench = specreg_bench::EnsembleBench { models, images, batch: batch_size.max(1), epsilons: epsilon, iterations, targets, queries };
+            specreg_bench::ensemble(&backend.backend.target()?, &bench, &data.resolve(), json.as_deref())?;
         }
         BenchCommand::Train { steps_only, repeats, data, backend, json } => {
             specreg_bench::training_steps(&backend.backend.target()?, repeats.max(1), !steps_only, &data.resolve(), json.as_deref())?;

@@ -34,6 +34,9 @@ pub enum ApgdLoss {
     TargetedDlr(usize),
 }
 
+/// Rows one stacked batch of runs may reach (examples × runs side by side), bounding memory.
+pub const STACKED_ROWS: usize = 4096;
+
 /// Settings of one APGD attack.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ApgdSettings {
@@ -273,36 +276,47 @@ pub fn apgd<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor
     let mut robust: Vec<bool> = clean.iter().zip(&labels).map(|(p, l)| p == l).collect();
     let mut adversarial = x.clone();
     let classes = model.logits(x.clone().narrow(0, 0, 1)).dims()[1];
-    let targets = match s.loss {
+    let ranks: Vec<Option<usize>> = match s.loss {
         ApgdLoss::TargetedDlr(k) => (1..=k.min(classes - 1)).map(Some).collect(),
         _ => vec![None],
     };
-    for rank in targets {
-        let target = rank.map(|r| ranked_class(model, x.clone(), r));
-        for restart in 0..s.restarts {
-            let remaining: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
-            if remaining.is_empty() {
-                return adversarial;
-            }
-            let index = Tensor::<1, Int>::from_data(TensorData::new(remaining.iter().map(|&i| i as i64).collect::<Vec<_>>(), [remaining.len()]), &device);
-            let sub_x = x.clone().select(0, index.clone());
-            // Each example's start is drawn for its index in the evaluated set: the same in any batch.
-            let global: Vec<usize> = remaining.iter().map(|&i| first + i).collect();
-            let start = random_start(&sub_x, s, (restart + 100 * rank.unwrap_or(0)) as u64, &global);
-            let sub_target = target.clone().map(|t| t.select(0, index.clone()));
-            let run = run_once(model, &sub_x, &y.clone().select(0, index.clone()), s, sub_target, start);
-            // Every attacked row takes this run's point: a fooling one, else its highest loss (the
-            // strongest attempt, as PGD returns); rows fooled earlier are not attacked again.
-            let mut mask = vec![false; n];
-            let mut source = vec![0i64; n];
-            for (k, &i) in remaining.iter().enumerate() {
-                mask[i] = true;
-                source[i] = k as i64;
-                robust[i] &= !run.fooled[k];
-            }
-            let gathered = run.points.select(0, Tensor::<1, Int>::from_data(TensorData::new(source, [n]), &device));
-            adversarial = adversarial.mask_where(rows_where(&mask, &device, x.dims()), gathered);
+    let targets: Vec<Option<Tensor<1, Int>>> = ranks.iter().map(|rank| rank.map(|r| ranked_class(model, x.clone(), r))).collect();
+    // The runs in AutoAttack's order: per target class, its restarts.
+    let runs: Vec<(usize, usize)> = (0..ranks.len()).flat_map(|t| (0..s.restarts).map(move |restart| (t, restart))).collect();
+    let mut next = 0;
+    while next < runs.len() {
+        let remaining: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
+        if remaining.is_empty() {
+            break;
         }
+        // Runs are independent per example, so consecutive ones run side by side, stacked in one batch
+        // (bigger products run faster): each example keeps the first of them that fooled it, as if they
+        // had run one after another on the examples still robust.
+        let m = remaining.len();
+        let group = &runs[next..(next + (STACKED_ROWS / m).max(1)).min(runs.len())];
+        next += group.len();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(remaining.iter().map(|&i| i as i64).collect::<Vec<_>>(), [m]), &device);
+        let (sub_x, sub_y) = (x.clone().select(0, index.clone()), y.clone().select(0, index.clone()));
+        // Each example's start is drawn for its index in the evaluated set: the same in any batch.
+        let global: Vec<usize> = remaining.iter().map(|&i| first + i).collect();
+        let starts = group.iter().map(|&(t, restart)| random_start(&sub_x, s, (restart + 100 * ranks[t].unwrap_or(0)) as u64, &global)).collect();
+        let stacked_targets = targets[group[0].0]
+            .as_ref()
+            .map(|_| Tensor::cat(group.iter().filter_map(|&(t, _)| targets[t].clone().map(|c| c.select(0, index.clone()))).collect(), 0));
+        let repeat = |t: &Tensor<D>| Tensor::cat(vec![t.clone(); group.len()], 0);
+        let run = run_once(model, &repeat(&sub_x), &Tensor::cat(vec![sub_y.clone(); group.len()], 0), s, stacked_targets, Tensor::cat(starts, 0));
+        // Every attacked example takes a fooling point, else the last run's (its highest loss, the
+        // strongest attempt, as PGD returns); examples fooled earlier are not attacked again.
+        let mut mask = vec![false; n];
+        let mut source = vec![0i64; n];
+        for (k, &i) in remaining.iter().enumerate() {
+            let fooled = (0..group.len()).find(|j| run.fooled[j * m + k]);
+            mask[i] = true;
+            source[i] = (fooled.unwrap_or(group.len() - 1) * m + k) as i64;
+            robust[i] &= fooled.is_none();
+        }
+        let gathered = run.points.select(0, Tensor::<1, Int>::from_data(TensorData::new(source, [n]), &device));
+        adversarial = adversarial.mask_where(rows_where(&mask, &device, x.dims()), gathered);
     }
     adversarial
 }

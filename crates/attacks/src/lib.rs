@@ -22,9 +22,17 @@
 //! - [`Attack::Square`], the gradient-free Square Attack: a model that resists PGD but not Square is
 //!   masking its gradients, and the sweep flags it;
 //! - [`Attack::Noise`], uniform and Gaussian noise of the same size, as controls;
+//! - [`Attack::Apgd`], Auto-PGD (Croce & Hein 2020) on the cross-entropy, the DLR or the targeted DLR
+//!   loss ([`apgd`]), and [`Attack::Fab`], the targeted minimal-norm FAB-T ([`fab`]);
 //! - [`run_sweep`]: accuracy over an ε grid, batched, with a progress bar, returning one [`Record`] per
 //!   (attack, ε) and the sanity [`Check`]s (perturbation within ε, pixels in [0, 1], accuracy
-//!   non-increasing in ε, PGD ≤ FGSM, near-zero accuracy at a large ε, Square not stronger than PGD).
+//!   non-increasing in ε, PGD ≤ FGSM, near-zero accuracy at a large ε, Square not stronger than PGD);
+//! - [`run_suite`]: AutoAttack's standard ensemble (APGD-CE, APGD-T, FAB-T, Square, each on what the
+//!   ones before left correct), the [`Fate`] of every example, robust accuracy after each attack and in
+//!   the worst case ([`WORST_CASE`]) with 95 % [`wilson`] intervals, and the checks of Carlini et al.
+//!   (2019): convergence under twice the iterations and 5 restarts, zero input gradients, examples only
+//!   Square breaks, monotonicity in ε, chance at a large ε. It agrees with torchattacks' components
+//!   example for example (`cargo xtask bench autoattack`).
 //!
 //! A model is anything implementing [`Classifier`], including any closure `Fn(Tensor<D>) -> Tensor<2>`.
 //! All randomness is keyed by (seed, example index), so results are deterministic and do not depend on
@@ -78,5 +86,7 @@ pub use error::{AttackError, Result};
 pub use gradient::{Norm, PgdSettings, fgsm, pgd};
 pub use noise::{NoiseKind, noise};
 pub use square::{SquareSettings, square_attack, square_attack_at};
-pub use suite::{Fate, SUITE_ATTACKS, SuiteChecks, SuiteRecord, SuiteReport, SuiteSettings, autoattack, convergence_tolerance, records_of, run_suite};
+pub use suite::{
+    Fate, SUITE_ATTACKS, SuiteChecks, SuiteRecord, SuiteReport, SuiteSettings, WORST_CASE, autoattack, convergence_tolerance, records_of, run_suite,
+};
 pub use sweep::{Check, Record, Sweep, SweepReport, run_sweep, sanity_checks, wilson};

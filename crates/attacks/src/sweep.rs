@@ -279,5 +279,8 @@ pub fn wilson(successes: usize, n: usize) -> (f64, f64) {
     let denominator = 1.0 + z * z / n_f;
     let centre = (p + z * z / (2.0 * n_f)) / denominator;
     let half = z * (p * (1.0 - p) / n_f + z * z / (4.0 * n_f * n_f)).sqrt() / denominator;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At 0 and n the bound is exactly the proportion; rounding must not move it past it.
+    let low = if successes == 0 { 0.0 } else { (centre - half).clamp(0.0, p) };
+    let high = if successes == n { 1.0 } else { (centre + half).clamp(p, 1.0) };
+    (low, high)
 }

@@ -83,7 +83,7 @@ fn the_ensemble_keeps_which_attack_broke_each_example() {
     let fates = [Fate::Clean, Fate::Broken(0), Fate::Broken(0), Fate::Broken(2), Fate::Robust, Fate::Robust, Fate::Broken(3), Fate::Robust];
     let records = records_of(0.1, &fates);
     let got: Vec<(&str, f64, usize)> = records.iter().map(|r| (r.attack.as_str(), r.accuracy, r.broken)).collect();
-    assert_eq!(got, [("apgd-ce", 5.0 / 8.0, 2), ("apgd-t", 5.0 / 8.0, 0), ("fab-t", 4.0 / 8.0, 1), ("square", 3.0 / 8.0, 1), ("worst", 3.0 / 8.0, 4)]);
+    assert_eq!(got, [("apgd-ce", 5.0 / 8.0, 2), ("apgd-t", 5.0 / 8.0, 0), ("fab-t", 4.0 / 8.0, 1), ("square", 3.0 / 8.0, 1), (WORST_CASE, 3.0 / 8.0, 4)]);
     assert_eq!(Fate::Broken(1).name(), "apgd-t");
     let (low, high) = records[4].interval;
     assert!(low < 3.0 / 8.0 && 3.0 / 8.0 < high);
@@ -103,7 +103,7 @@ fn the_ensemble_on_a_small_network_is_at_least_as_strong_as_each_attack_and_dete
     let again = run_suite(&classify, x.clone(), y.clone(), &[0.02, 0.05], 7, &settings, &checks, false).unwrap();
     assert_eq!(report.fates, again.fates, "deterministic, whatever the batch size");
     for eps in [0.02f32, 0.05] {
-        let worst = report.records.iter().find(|r| r.attack == "worst" && r.epsilon == eps).unwrap();
+        let worst = report.records.iter().find(|r| r.attack == WORST_CASE && r.epsilon == eps).unwrap();
         for attack in settings.attacks() {
             let alone = run_sweep(
                 &Sweep { attacks: vec![attack], epsilons: vec![eps], batch_size: 16, seed: 5, masking_epsilon: None, show_progress: false },

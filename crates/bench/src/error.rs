@@ -18,6 +18,14 @@ pub enum BenchError {
     /// A spectrum could not be computed.
     #[error(transparent)]
     Spectrum(#[from] specreg_spectrum::SpectrumError),
+    /// A model could not be loaded (a file that is not a specreg network).
+    #[error("{path}: {problem}")]
+    Model {
+        /// The model file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A result file could not be written.
     #[error(transparent)]
     File(#[from] specreg_files::FileError),

@@ -33,7 +33,7 @@ mod report;
 mod spectrum;
 mod steps;
 
-pub use attacks::pgd;
+pub use attacks::{Agreement, EnsembleBench, ensemble, pgd};
 pub use error::{BenchError, Result};
 pub use reference::Reference;
 pub use report::{Row, header, median, report};

@@ -97,6 +97,27 @@ impl Reference {
     pub fn pgd(&mut self, k: usize) -> Result<f64> {
         Ok(self.ask(&format!("pgd {k}"))?["seconds"].as_f64().unwrap_or(f64::NAN))
     }
+
+    /// Loads a specreg MLP from its safetensors `model` and the first `images` MNIST test images in
+    /// batches of `batch`; returns the number of batches.
+    pub fn ensemble_load(&mut self, model: &Path, mnist_dir: &Path, images: usize, batch: usize) -> Result<usize> {
+        let answer = self.ask(&format!("aa-load {} {} {images} {batch}", model.display(), mnist_dir.display()))?;
+        Ok(answer["batches"].as_u64().unwrap_or(0) as usize)
+    }
+
+    /// torchattacks' APGD-CE on batch `k`: seconds and examples still correct.
+    pub fn apgd(&mut self, k: usize, epsilon: f32, iterations: usize, seed: u64) -> Result<(f64, usize)> {
+        let answer = self.ask(&format!("apgd {k} {epsilon} {iterations} {seed}"))?;
+        Ok((answer["seconds"].as_f64().unwrap_or(f64::NAN), answer["correct"].as_u64().unwrap_or(0) as usize))
+    }
+
+    /// torchattacks' APGD-CE, APGD-T, FAB-T and Square in AutoAttack's order on batch `k`: seconds and
+    /// the examples still correct after each.
+    pub fn autoattack(&mut self, k: usize, epsilon: f32, iterations: usize, targets: usize, queries: usize, seed: u64) -> Result<(f64, Vec<usize>)> {
+        let answer = self.ask(&format!("autoattack {k} {epsilon} {iterations} {targets} {queries} {seed}"))?;
+        let stages = answer["stages"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).map(|v| v as usize).collect();
+        Ok((answer["seconds"].as_f64().unwrap_or(f64::NAN), stages))
+    }
 }
 
 impl Drop for Reference {

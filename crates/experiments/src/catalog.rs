@@ -80,6 +80,12 @@ pub const TRAINING_TABLES: [&str; 6] = ["training", "spectra", "fits", "robustne
 /// The figures every training experiment draws (file stems under `figures/`).
 pub const TRAINING_FIGURES: [&str; 4] = ["spectra", "robustness", "training", "trajectory"];
 
+/// The tables and figure a training experiment adds when its section asks for the AutoAttack
+/// evaluation (`suite`).
+pub const SUITE_TABLES: [&str; 3] = ["robustness_suite", "suite_fates", "transfer"];
+/// See [`SUITE_TABLES`].
+pub const SUITE_FIGURES: [&str; 1] = ["robustness_suite"];
+
 /// A training experiment's row.
 const fn training(
     id: &'static str,
@@ -175,10 +181,11 @@ impl ExperimentSpec {
         matches!(self.kind, Kind::Training(_))
     }
 
-    /// The figures it draws (file stems).
+    /// The figures it can draw (file stems; the AutoAttack figure only where its section asks for the
+    /// evaluation).
     pub fn figure_names(&self) -> Vec<&'static str> {
         match &self.kind {
-            Kind::Training(t) => TRAINING_FIGURES.iter().chain(t.extra.iter().flat_map(|e| e.figure_names)).copied().collect(),
+            Kind::Training(t) => TRAINING_FIGURES.iter().chain(&SUITE_FIGURES).chain(t.extra.iter().flat_map(|e| e.figure_names)).copied().collect(),
             Kind::Theory(t) => t.figure_names.to_vec(),
         }
     }

@@ -142,6 +142,15 @@ pub enum Error {
     /// A model could not be exported.
     #[error(transparent)]
     Model(#[from] specreg_models::ModelError),
+    /// A saved model does not fit its run's network (or is not a safetensors file).
+    #[error("{}: not the trained network of this run; delete it and the run file beside it to retrain", path.display())]
+    ModelFile {
+        /// The model file.
+        path: PathBuf,
+        /// What did not fit.
+        #[source]
+        source: specreg_models::ModelError,
+    },
     /// A table or figure could not be written or read.
     #[error(transparent)]
     Report(#[from] specreg_report::ReportError),

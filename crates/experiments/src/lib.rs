@@ -75,6 +75,7 @@ mod catalog;
 mod plan;
 mod registry;
 // The engine.
+mod evaluate;
 mod execute;
 mod measure;
 mod schedule;
@@ -86,10 +87,13 @@ mod reproduce;
 mod summary;
 
 pub use attacks::{ATTACKS, AttackSpec};
-pub use catalog::{EXPERIMENTS, ExperimentSpec, Extra, HEAD_LAST_RANK, Kind, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec};
+pub use catalog::{
+    EXPERIMENTS, ExperimentSpec, Extra, HEAD_LAST_RANK, Kind, SUITE_FIGURES, SUITE_TABLES, TRAINING_FIGURES, TRAINING_TABLES, TheorySpec, TrainingSpec,
+};
 pub use claims::{CLAIM_EXPERIMENTS, CLEAR_GAIN, Claim, FAR_FROM_ONE, Verdict, judge};
 pub use data::{DataSets, DatasetOutcome};
 pub use error::{Error, Result, chain};
+pub use evaluate::Evaluation;
 pub use execute::{Backend, Environment, MIN_LOCK_TIMEOUT, Outcome};
 pub use machine::Processor;
 pub use manifest::{CalibrationSummary, ExperimentPlan, Manifest, PlanSummary, RunPlan, duration};
@@ -99,9 +103,9 @@ pub use profile::{Profile, Scale, Section, profiles_dir, section_name, workspace
 pub use registry::{Registry, load_profile};
 pub use reproduce::{ExperimentStatus, Mode, Report, redraw, reproduce};
 pub use schedule::{BENCH_CNN_ROW, BENCH_E1_ROW, Calibration, Job, Shard, identity_hash, jobs, measure_key, slices, speed_key, summarize};
-pub use settings::{SectionOf, TrainingSettings, default_attacks};
-pub use store::{RunFailure, RunRows, RunTiming};
+pub use settings::{SectionOf, SuiteSection, TrainingSettings, default_attacks};
+pub use store::{RunFailure, RunRows, RunTiming, SuiteRows};
 pub use summary::write_summary;
 pub use tables::{Tables, format_mean_sd, mean_sd, unique};
 pub use theory::{T1Config, T2Config};
-pub use variant::{Family, Variant};
+pub use variant::{Family, TRANSFER_SOURCE, Variant};

@@ -11,7 +11,7 @@ use specreg_spectrum::{RankRange, eigvalsh};
 use specreg_train::{DeviceData, Site, hidden_covariances, to_tensors};
 
 use crate::error::{Error, Result};
-use crate::tables::{fit_row, spectrum_rows};
+use crate::tables::{fit_row, spectrum_rows, with_interval};
 
 /// Protocol §1.7: every hidden layer's covariance spectrum on each split; α̂ fitted on the test split
 /// over ranks 11–500 (or to N/2, capped by the number of examples measured). A layer whose fit cannot
@@ -81,7 +81,10 @@ pub fn robustness(
             batch_size: r.batch_size as u32,
             min_pixel: f64::from(r.min_pixel),
             max_pixel: f64::from(r.max_pixel),
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
         })
+        .map(with_interval)
         .collect();
     let sanity = report.checks.iter().map(|c| SanityRow { key: key.clone(), check: c.name.clone(), passed: c.passed, detail: c.detail.clone() }).collect();
     Ok((robustness, sanity))

@@ -6,6 +6,7 @@
 //! OUT/.locks/<job>.lock         run locks of the jobs being trained
 //! OUT/<id>/runs/<dataset>/<run>.json          every table row of one finished run, with its identity
 //! OUT/<id>/runs/<dataset>/<run>.failed.json   why a run failed (it diverged)
+//! OUT/<id>/runs/<dataset>/<run>.suite.json    its AutoAttack evaluation, with its own identity
 //! OUT/<id>/checkpoints/<dataset>/<run>/       per-epoch checkpoints of a run in progress
 //! OUT/<id>/models/<dataset>-<run>.safetensors the trained network (PyTorch names)
 //! OUT/<id>/tables/<table>.parquet             assembled from the run files
@@ -96,6 +97,10 @@ impl ExperimentDir {
     /// The record of `run`'s failure (divergence), if it failed.
     pub fn failure_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
         self.root.join("runs").join(dataset.name()).join(format!("{run}.failed.json"))
+    }
+    /// The AutoAttack evaluation of `run` (see [`crate::evaluate`]).
+    pub fn suite_file(&self, dataset: DatasetId, run: &str) -> PathBuf {
+        self.root.join("runs").join(dataset.name()).join(format!("{run}.suite.json"))
     }
     /// The checkpoint directory of `run` while it trains.
     pub fn checkpoints(&self, dataset: DatasetId, run: &str) -> PathBuf {

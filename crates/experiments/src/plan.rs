@@ -42,9 +42,18 @@ pub struct PlannedRun {
 impl PlannedRun {
     /// What a finished run must match to be kept: network, training, the experiment's settings, the
     /// variant and the backend (the same seed gives the same numbers only on one backend). Two runs
-    /// with equal identities are the same computation, whichever experiment plans them.
+    /// with equal identities are the same computation, whichever experiment plans them. The AutoAttack
+    /// evaluation (`suite`) is left out: it is measured on the saved model and has an identity of its
+    /// own ([`PlannedRun::suite_identity`]).
     pub fn identity(&self, backend: &str) -> serde_json::Value {
-        serde_json::json!({ "model": self.model, "train": self.train, "settings": self.settings, "variant": self.variant.name, "backend": backend })
+        let settings = TrainingSettings { suite: None, ..self.settings.clone() };
+        serde_json::json!({ "model": self.model, "train": self.train, "settings": settings, "variant": self.variant.name, "backend": backend })
+    }
+
+    /// What a finished AutoAttack evaluation of this run must match to be kept: the run, the suite's
+    /// settings, and the run its transfer examples are crafted on (if any).
+    pub fn suite_identity(&self, backend: &str, source: Option<&PlannedRun>) -> serde_json::Value {
+        serde_json::json!({ "run": self.identity(backend), "suite": self.settings.suite, "source": source.map(|s| s.identity(backend)) })
     }
 
     /// `E1/mnist SpecReg-b5-s0`, for messages.

@@ -3,18 +3,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use specreg_attacks::AttackKind;
+use specreg_attacks::{WORST_CASE, wilson};
 use specreg_report::figure::{Panel, Series, draw_panels};
-use specreg_report::tables::{RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
-use specreg_report::{RunKey, variants_in};
+use specreg_report::tables::{RobustnessRow, SanityRow, SpectrumRow, SuiteRow, TrainingRow, TrajectoryRow, TransferRow};
+use specreg_report::{RunKey, VariantKey, variants_in};
 use specreg_spectrum::reference_curve;
 
 use crate::catalog::{ExperimentSpec, Kind};
+use crate::claims::CLEAR_GAIN;
 use crate::error::Result;
 use crate::out_dir::ExperimentDir;
 use crate::registry::Registry;
 use crate::style::{REFERENCE_GREY, color_of};
-use crate::tables::{Tables, format_mean_sd, mean_sd, unique};
+use crate::tables::{Tables, format_mean_sd, mean, mean_sd, unique};
 use crate::theory::normalised_points;
+use crate::variant::TRANSFER_SOURCE;
 
 /// A robustness panel's title: the attack table's words for the attack, and its name in the table.
 fn attack_title(registry: &Registry, attack: &str) -> String {
@@ -67,30 +70,16 @@ pub fn figures(registry: &Registry, dir: &ExperimentDir, spec: &ExperimentSpec) 
             let mut panel = Panel::linear(&format!("{experiment}: {}", attack_title(registry, attack)), "ε (pixels in [0, 1])", "accuracy");
             let rows: Vec<&RobustnessRow> = rows_of.iter().copied().filter(|r| r.attack == attack).collect();
             for variant in variants_in(rows.iter().copied()) {
-                let mut by_eps: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-                for r in rows.iter().filter(|r| variant.contains(&r.key)) {
-                    by_eps.entry(r.epsilon.to_bits()).or_default().push(r.accuracy);
-                }
-                let mut points: Vec<(f64, f64, f64)> = by_eps
-                    .iter()
-                    .map(|(e, acc)| {
-                        let (m, s) = mean_sd(acc);
-                        (f64::from_bits(*e), m, s)
-                    })
-                    .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let color = color_of(&variant);
-                if by_eps.values().any(|v| v.len() > 1) {
-                    let lower = points.iter().map(|p| (p.0, p.1 - p.2)).collect();
-                    let upper = points.iter().map(|p| (p.0, p.1 + p.2)).collect();
-                    panel = panel.with(Series::band(color, lower, upper));
-                }
-                panel = panel.with(Series::line(variant.label(), color, points.iter().map(|p| (p.0, p.1)).collect()));
+                let points = accuracy_points(rows.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
+                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
             }
             panels.push(panel);
         }
     }
-    draw_panels(&dir.figure("robustness"), &format!("{id}: accuracy under attack (mean ± s.d. over seeds)"), &panels, 2)?;
+    draw_panels(&dir.figure("robustness"), &format!("{id}: accuracy under attack (mean, band ± s.d. over seeds, bars 95 % Wilson over examples)"), &panels, 2)?;
+    if !t.suite.is_empty() {
+        suite_figure(dir, id, &t)?;
+    }
 
     let mut panels = Vec::new();
     for experiment in &experiments {
@@ -131,6 +120,201 @@ pub fn figures(registry: &Registry, dir: &ExperimentDir, spec: &ExperimentSpec) 
         draw_panels(&dir.figure("trajectory"), &format!("{id}: the training-set spectrum's fitted exponent through training (first seed)"), &panels, columns)?;
     }
     Ok(())
+}
+
+/// A variant's accuracy at one ε: mean and s.d. over seeds, and the 95 % Wilson interval over the
+/// examples of every seed pooled.
+struct AccuracyPoint {
+    epsilon: f64,
+    mean: f64,
+    sd: f64,
+    interval: (f64, f64),
+    seeds: usize,
+}
+
+/// One variant's accuracy against ε, in increasing ε, from (ε, accuracy, examples) per seed.
+fn accuracy_points(rows: impl Iterator<Item = (f64, f64, u32)>) -> Vec<AccuracyPoint> {
+    let mut by_eps: BTreeMap<u64, Vec<(f64, u32)>> = BTreeMap::new();
+    for (eps, accuracy, n) in rows {
+        by_eps.entry(eps.to_bits()).or_default().push((accuracy, n));
+    }
+    let mut points: Vec<_> = by_eps
+        .into_iter()
+        .map(|(e, seeds)| {
+            let (m, s) = mean_sd(&seeds.iter().map(|p| p.0).collect::<Vec<_>>());
+            let n: usize = seeds.iter().map(|p| p.1 as usize).sum();
+            let correct: usize = seeds.iter().map(|p| (p.0 * f64::from(p.1)).round() as usize).sum();
+            AccuracyPoint { epsilon: f64::from_bits(e), mean: m, sd: s, interval: wilson(correct, n), seeds: seeds.len() }
+        })
+        .collect();
+    points.sort_by(|a, b| a.epsilon.total_cmp(&b.epsilon));
+    points
+}
+
+/// `panel` with a variant's accuracy line, its s.d. band over seeds (several seeds) and its Wilson
+/// error bars.
+fn with_accuracy(mut panel: Panel, label: String, color: plotters::style::RGBColor, points: &[AccuracyPoint]) -> Panel {
+    if points.iter().any(|p| p.seeds > 1) {
+        let lower = points.iter().map(|p| (p.epsilon, p.mean - p.sd)).collect();
+        let upper = points.iter().map(|p| (p.epsilon, p.mean + p.sd)).collect();
+        panel = panel.with(Series::band(color, lower, upper));
+    }
+    panel = panel.with(Series::error_bars(color, points.iter().map(|p| (p.epsilon, p.interval.0, p.interval.1)).collect()));
+    panel.with(Series::line(label, color, points.iter().map(|p| (p.epsilon, p.mean)).collect()))
+}
+
+/// Each attack of AutoAttack's ensemble, applied in turn, and the ensemble's worst case, per experiment;
+/// then transfer from the Vanilla model of the same seed.
+fn suite_figure(dir: &ExperimentDir, id: &str, t: &Tables) -> Result<()> {
+    let stages = [
+        ("apgd-ce", "after APGD-CE"),
+        ("apgd-t", "after APGD-CE, APGD-T"),
+        ("fab-t", "after APGD-CE, APGD-T, FAB-T"),
+        (WORST_CASE, "AutoAttack: after all four (worst case per example)"),
+    ];
+    let mut panels = Vec::new();
+    for experiment in unique(t.suite.iter().map(|r| r.key.experiment.clone())) {
+        let rows: Vec<&SuiteRow> = t.suite.iter().filter(|r| r.key.experiment == experiment).collect();
+        for (attack, title) in stages {
+            let mut panel = Panel::linear(&format!("{experiment}: {title}"), "ε (L∞, pixels in [0, 1])", "robust accuracy");
+            let of_attack: Vec<&&SuiteRow> = rows.iter().filter(|r| r.attack == attack).collect();
+            for variant in variants_in(of_attack.iter().map(|r| **r)) {
+                let points = accuracy_points(of_attack.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
+                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
+            }
+            panels.push(panel);
+        }
+        let transfer: Vec<&TransferRow> = t.transfer.iter().filter(|r| r.key.experiment == experiment).collect();
+        for attack in unique(transfer.iter().map(|r| r.attack.as_str())) {
+            let mut panel = Panel::linear(&format!("{experiment}: {attack} crafted on {TRANSFER_SOURCE}, transferred"), "ε (L∞, pixels in [0, 1])", "accuracy");
+            let of_attack: Vec<&&TransferRow> = transfer.iter().filter(|r| r.attack == attack).collect();
+            for variant in variants_in(of_attack.iter().map(|r| **r)) {
+                let points = accuracy_points(of_attack.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
+                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
+            }
+            panels.push(panel);
+        }
+    }
+    let title =
+        format!("{id}: robust accuracy under AutoAttack's ensemble, each attack on what the ones before left correct (bars: 95 % Wilson over examples)");
+    draw_panels(&dir.figure("robustness_suite"), &title, &panels, 3)?;
+    Ok(())
+}
+
+/// A gain under AutoAttack counts as surviving when it keeps at least this fraction of the gain under
+/// PGD at the same ε (and is clear, above [`CLEAR_GAIN`]).
+pub const SURVIVING_FRACTION: f64 = 0.5;
+
+/// Whether a gain under PGD survives AutoAttack, in words, by the rule of [`SURVIVING_FRACTION`].
+pub fn survival(pgd: f64, autoattack: f64) -> &'static str {
+    if pgd <= CLEAR_GAIN {
+        "no clear gain under PGD to begin with"
+    } else if autoattack <= CLEAR_GAIN {
+        "vanishes"
+    } else if autoattack >= SURVIVING_FRACTION * pgd {
+        "survives"
+    } else {
+        "shrinks"
+    }
+}
+
+/// The AutoAttack section of an experiment: worst-case robust accuracy with its interval, whether each
+/// regularised variant's gain over its baseline survives, and transfer from Vanilla.
+fn suite_summary(t: &Tables) -> String {
+    if t.suite.is_empty() {
+        return String::new();
+    }
+    let n = unique(t.suite.iter().map(|r| r.n_examples)).iter().map(u32::to_string).collect::<Vec<_>>().join(" or ");
+    let mut eps: Vec<f64> = unique(t.suite.iter().map(|r| r.epsilon.to_bits())).into_iter().map(f64::from_bits).collect();
+    eps.sort_by(f64::total_cmp);
+    let mut out = format!(
+        "\nAutoAttack (the standard ensemble: APGD-CE, APGD-T, FAB-T, Square; `robustness_suite.parquet`, `figures/robustness_suite.png`): robust accuracy on the first {n} test examples, an example counting as robust only if all four attacks fail on it; mean over seeds, in parentheses the 95 % Wilson interval over the examples of all seeds pooled.\n\n| experiment | variant |"
+    );
+    for e in &eps {
+        out += &format!(" ε={e:.3} |");
+    }
+    out += &format!("\n|---|---|{}\n", "---|".repeat(eps.len()));
+    let variants = variants_in(t.suite.iter());
+    for variant in &variants {
+        out += &format!("| {} | {} |", variant.experiment, variant.label());
+        let points =
+            accuracy_points(t.suite.iter().filter(|r| variant.contains(&r.key) && r.attack == WORST_CASE).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
+        for e in &eps {
+            out += &match points.iter().find(|p| p.epsilon == *e) {
+                Some(p) => format!(" {:.3} ({:.3}–{:.3}) |", p.mean, p.interval.0, p.interval.1),
+                None => " - |".into(),
+            };
+        }
+        out += "\n";
+    }
+    let left_out: Vec<String> =
+        variants_in(t.transfer.iter()).iter().filter(|v| !variants.contains(v)).map(|v| format!("{} {}", v.experiment, v.label())).collect();
+    if !left_out.is_empty() {
+        out += &format!(
+            "
+Not attacked by the white-box ensemble: {}. These models whiten on batch statistics, so an example's prediction depends on the rest of its batch, while the ensemble attacks ever smaller sets of examples (those still robust): each attack would face a different model. Their PGD rows above are joint attacks on evaluation batches of the recorded size; transfer below is measured on them the same way.\n",
+            left_out.join(", ")
+        );
+    }
+    // Does the gain survive? PGD's gain on the ensemble's ε grid against AutoAttack's.
+    let pgd = t.attacks_of(AttackKind::PgdLinf).into_iter().next();
+    let mut lines = Vec::new();
+    for variant in variants.iter().filter(|v| v.variant != TRANSFER_SOURCE && !v.variant.starts_with("Vanilla")) {
+        let baseline = VariantKey::new(&variant.experiment, if variant.variant.ends_with("-Wh") { "Vanilla-Wh" } else { "Vanilla" }, 0.0);
+        // The sweep's ε went through f32: the same ε within rounding.
+        let on_grid =
+            |gains: Vec<(f64, f64)>| mean(&gains.into_iter().filter(|(e, _)| eps.iter().any(|g| (g - e).abs() < 1e-6)).map(|g| g.1).collect::<Vec<_>>());
+        let under_aa = on_grid(t.gain_by_epsilon(variant, &baseline, WORST_CASE));
+        let under_pgd = pgd.as_ref().and_then(|p| on_grid(t.gain_by_epsilon(variant, &baseline, p)));
+        let line = match (under_pgd, under_aa) {
+            (Some(p), Some(a)) => format!(
+                "- {} {} over {}: gain {:+.3} under {} and {a:+.3} under AutoAttack at the same ε: **{}**.",
+                variant.experiment,
+                variant.label(),
+                baseline.label(),
+                p,
+                pgd.as_deref().unwrap_or("PGD"),
+                survival(p, a)
+            ),
+            (None, Some(a)) => {
+                format!("- {} {} over {}: gain {a:+.3} under AutoAttack (PGD not run at these ε).", variant.experiment, variant.label(), baseline.label())
+            }
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    if !lines.is_empty() {
+        out += &format!(
+            "\nDoes the gain survive AutoAttack? A gain is the mean over the ensemble's ε of the accuracy difference to the baseline (means over seeds); PGD's is read from the sweep above (its examples), AutoAttack's from the first {n} test examples. It survives when the gain under AutoAttack is above {CLEAR_GAIN} and at least {:.0} % of the gain under PGD at the same ε, vanishes when it is at most {CLEAR_GAIN}, and shrinks in between.\n\n{}\n",
+            SURVIVING_FRACTION * 100.0,
+            lines.join("\n")
+        );
+    }
+    if !t.transfer.is_empty() {
+        out += &format!(
+            "\nTransfer: accuracy on examples crafted on {TRANSFER_SOURCE} of the same seed (`transfer.parquet`; mean over seeds, 95 % Wilson interval):\n\n| experiment | variant | attack |"
+        );
+        for e in &eps {
+            out += &format!(" ε={e:.3} |");
+        }
+        out += &format!("\n|---|---|---|{}\n", "---|".repeat(eps.len()));
+        for variant in variants_in(t.transfer.iter()) {
+            for attack in unique(t.transfer.iter().map(|r| r.attack.clone())) {
+                let points = accuracy_points(
+                    t.transfer.iter().filter(|r| variant.contains(&r.key) && r.attack == attack).map(|r| (r.epsilon, r.accuracy, r.n_examples)),
+                );
+                out += &format!("| {} | {} | {attack} |", variant.experiment, variant.label());
+                for e in &eps {
+                    out += &match points.iter().find(|p| p.epsilon == *e) {
+                        Some(p) => format!(" {:.3} ({:.3}–{:.3}) |", p.mean, p.interval.0, p.interval.1),
+                        None => " - |".into(),
+                    };
+                }
+                out += "\n";
+            }
+        }
+    }
+    out
 }
 
 /// How close to α = 1 counts as reaching it, in the trajectory section of SUMMARY.md.
@@ -225,6 +409,7 @@ pub fn summary(dir: &ExperimentDir, spec: &ExperimentSpec, smoke: bool) -> Resul
         out += "\n";
     }
     out += &trajectory_summary(&t);
+    out += &suite_summary(&t);
     if let Kind::Training(training) = &spec.kind
         && let Some(extra) = &training.extra
     {

@@ -25,13 +25,15 @@ use specreg_data::DatasetId;
 use crate::catalog::{ExperimentSpec, Kind};
 use crate::data::{DataSets, DatasetOutcome};
 use crate::error::{Error, Result};
+use crate::evaluate::{Evaluation, transfer_source};
 use crate::execute::{Environment, Outcome};
 use crate::manifest::Manifest;
 use crate::out_dir::{ExperimentDir, OutDir};
+use crate::plan::PlannedRun;
 use crate::profile::{Profile, section_name};
 use crate::registry::Registry;
 use crate::report;
-use crate::schedule::{Job, Shard, jobs, slices, summarize};
+use crate::schedule::{Job, Shard, identity_hash, jobs, slices, summarize};
 use crate::store::{failed_run, write_tables};
 use crate::summary::{git_revision, write_summary};
 use crate::tables::unique;
@@ -77,6 +79,9 @@ pub struct Report {
     pub shard_failed: Vec<String>,
     /// Runs of a shard left out for missing data (`Shard` mode).
     pub shard_skipped: Vec<String>,
+    /// Runs of a shard whose AutoAttack evaluation waits for a transfer source no process was
+    /// training (`Shard` mode).
+    pub shard_unevaluated: Vec<String>,
 }
 
 impl Report {
@@ -93,7 +98,9 @@ impl Report {
 
     /// Planned runs without a run file (collect mode), by label.
     pub fn missing_runs(&self) -> Vec<String> {
-        self.experiments.iter().flat_map(|(_, s)| if let ExperimentStatus::Written { missing, .. } = s { missing.clone() } else { Vec::new() }).collect()
+        let mut out: Vec<String> = self.shard_unevaluated.iter().map(|r| format!("{r} (AutoAttack evaluation)")).collect();
+        out.extend(self.experiments.iter().flat_map(|(_, s)| if let ExperimentStatus::Written { missing, .. } = s { missing.clone() } else { Vec::new() }));
+        out
     }
 
     /// Datasets that were asked for but absent, with the experiments that lacked them.
@@ -124,7 +131,11 @@ impl Report {
             lines.push(format!("{} runs FAILED (diverged; see SUMMARY.md and runs/*/*.failed.json): {}", failed.len(), failed.join(", ")));
         }
         if !missing.is_empty() {
-            lines.push(format!("{} planned runs have no run file yet: {}", missing.len(), missing.join(", ")));
+            lines.push(format!(
+                "{} planned runs or evaluations are missing (`reproduce` without --collect or --shard computes them): {}",
+                missing.len(),
+                missing.join(", ")
+            ));
         }
         if !data.is_empty() {
             lines.push(format!("not run for missing data: {}", data.join(", ")));
@@ -195,7 +206,16 @@ pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&Experiment
                 let ran: Vec<_> = planned.iter().filter(|r| datasets.iter().any(|d| d.ran() && d.dataset == r.dataset.name())).collect();
                 let failed: Vec<String> =
                     ran.iter().filter(|r| failed_run(&env.dir_of(r), r, &r.identity(&env.backend.id)).is_some()).map(|r| r.label()).collect();
-                let missing: Vec<String> = ran.iter().filter(|r| env.finished(r).is_none() && !failed.contains(&r.label())).map(|r| r.label()).collect();
+                if mode == Mode::All {
+                    let finished: Vec<&PlannedRun> = ran.iter().copied().filter(|r| !failed.contains(&r.label())).collect();
+                    run_evaluations(&finished, &planned, env, data)?;
+                }
+                let mut missing: Vec<String> = ran.iter().filter(|r| env.finished(r).is_none() && !failed.contains(&r.label())).map(|r| r.label()).collect();
+                missing.extend(
+                    ran.iter()
+                        .filter(|r| env.finished(r).is_some() && !env.evaluated(r, transfer_source(env, &planned, r)))
+                        .map(|r| format!("{} (AutoAttack evaluation)", r.label())),
+                );
                 write_tables(&dir, &planned)?;
                 report::figures(registry, &dir, spec)?;
                 (missing, failed)
@@ -335,8 +355,61 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
     Ok(())
 }
 
-/// Runs slice `shard` of `jobs`: run files, checkpoints and models only; jobs held by another live
-/// process are left to it.
+/// Evaluates with AutoAttack every run of `runs` whose section asks for it (the experiment's planned
+/// runs `planned` name the transfer sources), waiting for evaluations, and for transfer sources, that
+/// other live processes are computing. Returns the runs left unevaluated: not finished, or whose
+/// transfer source no process is training.
+fn run_evaluations(runs: &[&PlannedRun], planned: &[PlannedRun], env: &Environment, data: &mut DataSets) -> Result<Vec<String>> {
+    let mut waiting: Vec<&PlannedRun> = runs.iter().copied().filter(|r| r.settings.suite.is_some()).collect();
+    let mut left = Vec::new();
+    let mut announced = false;
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for run in waiting {
+            if data.load(run.dataset)?.is_err() {
+                continue; // absent: reported as missing data
+            }
+            let source = transfer_source(env, planned, run);
+            let test = &data.subsets(run.dataset, &run.settings)?.1;
+            let (outcome, rows) = env.evaluate(run, source, test)?;
+            let line = format!("{}: {}", run.label(), outcome.describe(rows.as_ref()));
+            let source_in_progress = || -> Result<bool> {
+                let Some(source) = source else { return Ok(false) };
+                let lock = env.out.lock(&identity_hash(&source.identity(&env.backend.id)));
+                Ok(matches!(specreg_files::RunLock::try_acquire(&lock, env.lock_timeout)?, specreg_files::Acquired::Busy(_)))
+            };
+            let wait = match outcome {
+                Evaluation::Busy(_) => true,
+                Evaluation::SourceNotTrained(_) => source_in_progress()?,
+                _ => false,
+            };
+            if wait {
+                if !announced {
+                    println!("{line}; waiting for it");
+                }
+                still.push(run);
+                continue;
+            }
+            match outcome {
+                Evaluation::NotTrained | Evaluation::SourceNotTrained(_) => {
+                    println!("{line}");
+                    left.push(run.label());
+                }
+                Evaluation::Kept => {}
+                _ => println!("{line}"),
+            }
+        }
+        announced = !still.is_empty();
+        waiting = still;
+        if !waiting.is_empty() {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+    Ok(left)
+}
+
+/// Runs slice `shard` of `jobs`: run files, checkpoints, models and the AutoAttack evaluations of its
+/// runs; jobs held by another live process are left to it.
 fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets) -> Result<Report> {
     let slice = &slices(jobs, shard.count)[shard.index - 1];
     println!("shard {}/{}: {} of {} runs", shard.index, shard.count, slice.len(), jobs.len());
@@ -360,6 +433,17 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
             report.shard_failed.push(primary.label());
         }
         println!("{label}: {}{left}", outcome.describe(rows.as_ref()));
+    }
+    // The slice's evaluations, once its runs are trained: transfer sources come from every experiment's
+    // planned runs.
+    let planned: Vec<PlannedRun> = jobs.iter().flat_map(|j| j.runs.iter().cloned()).collect();
+    for &j in slice {
+        for run in &jobs[j].runs {
+            let experiment: Vec<PlannedRun> = planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect();
+            if env.finished(run).is_some() {
+                report.shard_unevaluated.extend(run_evaluations(&[run], &experiment, env, data)?);
+            }
+        }
     }
     Ok(report)
 }

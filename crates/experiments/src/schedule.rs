@@ -21,6 +21,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use specreg_models::ModelConfig;
 
+use crate::attacks::ATTACKS;
 use crate::catalog::{ExperimentSpec, Kind};
 use crate::error::{Error, Result};
 use crate::manifest::{CalibrationSummary, ExperimentPlan, PlanSummary, RunPlan};
@@ -28,7 +29,9 @@ use crate::out_dir::OutDir;
 use crate::plan::PlannedRun;
 use crate::profile::Profile;
 use crate::registry::Registry;
-use crate::store::RunRows;
+use crate::store::{RunRows, SuiteRows};
+use crate::variant::TRANSFER_SOURCE;
+use specreg_attacks::{Norm, SuiteSettings};
 
 /// Throughputs and measured times the estimates use (see the module doc).
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +48,8 @@ pub struct Calibration {
     pub epochs: BTreeMap<String, f64>,
     /// Measurement seconds of finished runs, by [`measure_key`].
     pub measurements: BTreeMap<String, f64>,
+    /// Seconds of finished AutoAttack evaluations, by [`suite_key`].
+    pub suites: BTreeMap<String, f64>,
 }
 
 impl Default for Calibration {
@@ -58,6 +63,7 @@ impl Default for Calibration {
             source: "defaults measured on a 2-core AMD EPYC (Zen 4), flex".into(),
             epochs: BTreeMap::new(),
             measurements: BTreeMap::new(),
+            suites: BTreeMap::new(),
         }
     }
 }
@@ -100,11 +106,22 @@ impl Calibration {
     pub fn with_measured(mut self, out: &OutDir, backend: &str, processor: &str) -> Calibration {
         let mut epochs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let mut measurements: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut suites: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for dir in out.experiments_present() {
             let Ok(datasets) = std::fs::read_dir(dir.root.join("runs")) else { continue };
             for file in datasets.flatten().flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten()) {
                 let path = file.path();
-                if !path.to_string_lossy().ends_with(".json") || path.to_string_lossy().ends_with(".failed.json") {
+                let name = path.to_string_lossy();
+                if name.ends_with(".suite.json") {
+                    if let Ok(rows) = SuiteRows::read(&path)
+                        && let Some(timing) = rows.timing.as_ref().filter(|t| t.processor == processor)
+                        && rows.config["run"].get("backend").and_then(|b| b.as_str()) == Some(backend)
+                    {
+                        suites.entry(suite_key(&rows.config, processor)).or_default().push(timing.measure_seconds);
+                    }
+                    continue;
+                }
+                if !name.ends_with(".json") || name.ends_with(".failed.json") {
                     continue;
                 }
                 let Ok(rows) = RunRows::read(&path) else { continue };
@@ -118,6 +135,7 @@ impl Calibration {
         }
         self.epochs = epochs.into_iter().map(|(k, v)| (k, median(v))).collect();
         self.measurements = measurements.into_iter().map(|(k, v)| (k, median(v))).collect();
+        self.suites = suites.into_iter().map(|(k, v)| (k, median(v))).collect();
         self
     }
 
@@ -171,6 +189,37 @@ pub fn measure_key(identity: &serde_json::Value, processor: &str) -> String {
         "processor": processor,
     })
     .to_string()
+}
+
+/// What decides how long an AutoAttack evaluation takes, from its identity
+/// ([`PlannedRun::suite_identity`]): the network, the suite's settings, whether it transfers, the
+/// backend and the processor (how robust the model is matters too: this is a median over variants).
+pub fn suite_key(identity: &serde_json::Value, processor: &str) -> String {
+    let run = &identity["run"];
+    serde_json::json!({
+        "model": run["model"],
+        "suite": identity["suite"],
+        "transfer": !identity["source"].is_null(),
+        "backend": run["backend"],
+        "processor": processor,
+    })
+    .to_string()
+}
+
+/// FLOPs of a run's AutoAttack evaluation, priced as if every example survived every attack (an upper
+/// bound: each attack of the ensemble runs only on what the ones before left correct), with the
+/// convergence check (twice the iterations, 5 restarts), the large-ε check, the gradient count and
+/// transfer.
+fn suite_flops(run: &PlannedRun) -> f64 {
+    let Some(suite) = &run.settings.suite else { return 0.0 };
+    let settings = SuiteSettings { norm: Norm::Linf, iterations: suite.iterations, targets: suite.targets, square_queries: suite.square_queries, seed: 0 };
+    let ensemble: f64 = settings.attacks().iter().map(|a| a.passes_per_example()).sum();
+    let apgd = settings.attacks()[0].passes_per_example();
+    let pgd = ATTACKS.iter().find(|a| a.id == "pgd").map_or(0.0, |a| (a.build)(&run.settings, run.dataset).passes_per_example());
+    let (n, epsilons) = (suite.examples as f64, suite.epsilons(run.dataset).len() as f64);
+    let convergence = suite.convergence_examples.min(suite.examples) as f64 * 11.0 * (pgd + apgd);
+    let transfer = if suite.transfer && run.variant.name != TRANSFER_SOURCE { n * epsilons * (pgd + apgd + 2.0) } else { 0.0 };
+    2.0 * forward_macs(&run.model) * (n * epsilons * ensemble + convergence + n * (apgd + 3.0) + transfer)
 }
 
 fn e1_config() -> ModelConfig {
@@ -264,9 +313,18 @@ impl Job {
         let gflops = calibration.gflops(&run.model) * 1e9;
         let epochs = calibration.epochs.get(&speed_key(&identity, processor)).map(|s| s * run.settings.epochs as f64);
         let measuring = calibration.measurements.get(&measure_key(&identity, processor)).copied().unwrap_or_else(|| measurement_flops(run) / gflops);
+        let suite = match run.settings.suite {
+            None => 0.0,
+            // Keyed as an evaluation with a transfer source is when the run has one.
+            Some(_) => {
+                let source = (run.variant.name != TRANSFER_SOURCE).then_some(run);
+                let key = suite_key(&run.suite_identity(backend, source.filter(|_| run.settings.suite.as_ref().is_some_and(|s| s.transfer))), processor);
+                calibration.suites.get(&key).copied().unwrap_or_else(|| suite_flops(run) / gflops)
+            }
+        };
         match epochs {
-            Some(training) => (training + measuring, true),
-            None => (epoch_flops(run) * run.settings.epochs as f64 / gflops + measuring, false),
+            Some(training) => (training + measuring + suite, true),
+            None => (epoch_flops(run) * run.settings.epochs as f64 / gflops + measuring + suite, false),
         }
     }
 }
@@ -282,7 +340,7 @@ pub fn jobs(registry: &Registry, profile: &Profile, selected: &[&ExperimentSpec]
             match index.get(&hash) {
                 Some(&k) => jobs[k].runs.push(run),
                 None => {
-                    let flops = epoch_flops(&run) * run.settings.epochs as f64 + measurement_flops(&run);
+                    let flops = epoch_flops(&run) * run.settings.epochs as f64 + measurement_flops(&run) + suite_flops(&run);
                     index.insert(hash.clone(), jobs.len());
                     jobs.push(Job { runs: vec![run], hash, flops });
                 }
@@ -504,7 +562,13 @@ mod tests {
         let selected = [registry.find("E1").unwrap()];
         let jobs = jobs(&registry, &paper, &selected, "flex");
         let (vanilla, specreg) = (&jobs[0], jobs.iter().find(|j| j.primary().variant.beta == 5.0).unwrap());
-        assert!(specreg.flops > 1.3 * vanilla.flops, "the penalty and the refresh cost: {} vs {}", specreg.flops, vanilla.flops);
+        let training = |job: &Job| job.flops - suite_flops(job.primary());
+        assert!(training(specreg) > 1.3 * training(vanilla), "the penalty and the refresh cost: {} vs {}", training(specreg), training(vanilla));
+        // The AutoAttack evaluation is priced where the section asks for it, transfer included.
+        let mut without = vanilla.primary().clone();
+        without.settings.suite = None;
+        assert_eq!(suite_flops(&without), 0.0);
+        assert!(suite_flops(specreg.primary()) > suite_flops(vanilla.primary()) && suite_flops(vanilla.primary()) > 0.0);
         // An E1 epoch on the default calibration: 60,000 examples, about 2–3 s on the 2-core CPU.
         let epoch = epoch_flops(vanilla.primary()) / (Calibration::default().mlp_gflops * 1e9);
         assert!((2.0..3.5).contains(&epoch), "estimated E1 epoch {epoch} s");

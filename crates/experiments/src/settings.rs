@@ -97,6 +97,88 @@ pub struct TrainingSettings {
     /// costs about one epoch of a Vanilla E1 run on the CPU, so 10 keeps it near 10 % of training.
     #[serde(default = "default_spectrum_every", skip_serializing_if = "is_default_spectrum_every")]
     pub spectrum_every: usize,
+    /// AutoAttack's ensemble and the transfer attacks, run on the saved models after training (absent:
+    /// not run). Not part of a run's identity: adding it evaluates finished runs without retraining.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<SuiteSection>,
+}
+
+/// The AutoAttack evaluation of a profile section (docs/protocol.md §1.6): AutoAttack's standard
+/// ensemble, its checks, and transfer from the Vanilla model of the same seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSection {
+    /// Attack the first n test examples.
+    pub examples: usize,
+    /// ε grid; null: MNIST {0.05, 0.1, 0.15, 0.2, 0.3}, CIFAR-10 {2, 4, 8}/255.
+    #[serde(default)]
+    pub epsilons: Option<Vec<f64>>,
+    /// APGD iterations per run and FAB iterations per target (AutoAttack standard: 100).
+    #[serde(default = "standard_iterations")]
+    pub iterations: usize,
+    /// Target classes of APGD-T and FAB-T (standard: 9).
+    #[serde(default = "standard_targets")]
+    pub targets: usize,
+    /// Square Attack queries (standard: 5,000).
+    #[serde(default = "standard_queries")]
+    pub square_queries: usize,
+    /// Examples the convergence check (2× iterations, 5 restarts) runs on.
+    #[serde(default = "default_convergence_examples")]
+    pub convergence_examples: usize,
+    /// Also attack every model with examples crafted on the Vanilla model of its seed.
+    #[serde(default = "yes")]
+    pub transfer: bool,
+}
+
+fn standard_iterations() -> usize {
+    100
+}
+fn standard_targets() -> usize {
+    9
+}
+fn standard_queries() -> usize {
+    5000
+}
+fn default_convergence_examples() -> usize {
+    500
+}
+
+impl SuiteSection {
+    /// The ε grid for `dataset`: the section's, else the default of the field's doc.
+    pub fn epsilons(&self, dataset: DatasetId) -> Vec<f64> {
+        self.epsilons.clone().unwrap_or_else(|| match dataset {
+            DatasetId::Cifar10 => vec![2.0 / 255.0, 4.0 / 255.0, 8.0 / 255.0],
+            _ => vec![0.05, 0.1, 0.15, 0.2, 0.3],
+        })
+    }
+
+    /// Checks the section against the number of test examples measured (`measured`, on `dataset`).
+    fn validate(&self, measured: usize, dataset: &str) -> std::result::Result<(), (&'static str, String)> {
+        if self.examples == 0 || self.examples > measured {
+            return Err(("suite.examples", format!("is {}; must be between 1 and the {measured} test examples measured on {dataset}", self.examples)));
+        }
+        if let Some(eps) = &self.epsilons
+            && (eps.is_empty() || eps.iter().any(|e| !(*e > 0.0 && *e <= 1.0)))
+        {
+            return Err(("suite.epsilons", format!("is {eps:?}; must be a non-empty list of values in (0, 1]")));
+        }
+        if let Some(e) = self.epsilons.as_deref().and_then(first_repeat) {
+            return Err(("suite.epsilons", format!("lists ε = {e} twice")));
+        }
+        if self.iterations == 0 {
+            return Err(("suite.iterations", "must be ≥ 1".into()));
+        }
+        if !(1..=9).contains(&self.targets) {
+            return Err(("suite.targets", format!("is {}; must be between 1 and 9 (the wrong classes of ten)", self.targets)));
+        }
+        if self.square_queries == 0 {
+            return Err(("suite.square_queries", "must be ≥ 1".into()));
+        }
+        if self.convergence_examples == 0 {
+            return Err(("suite.convergence_examples", "must be ≥ 1".into()));
+        }
+        Ok(())
+    }
 }
 
 fn default_spectrum_every() -> usize {
@@ -183,6 +265,9 @@ impl TrainingSettings {
                 return bad("test_examples", format!("is {n}, but {name} has {} test examples", sizes.test));
             }
             let measured = self.test_examples.unwrap_or(sizes.test);
+            if let Some(Err((setting, problem))) = self.suite.as_ref().map(|suite| suite.validate(measured, name)) {
+                return bad(setting, problem);
+            }
             if self.attack_examples > measured {
                 let which = if self.test_examples.is_some() { "test_examples" } else { "the test set" };
                 return bad(

@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use specreg_report::tables::{FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
+use specreg_report::tables::{FateRow, FitRow, RobustnessRow, SanityRow, SpectrumRow, SuiteRow, TrainingRow, TrajectoryRow, TransferRow};
 use specreg_report::{Keyed, write_file_atomically};
 
 use crate::error::{Error, Result, read_to_string};
 use crate::out_dir::{ExperimentDir, OutDir};
 use crate::plan::PlannedRun;
-use crate::tables::Tables;
+use crate::tables::{Tables, with_interval};
 
 /// Where and how fast a run was computed: what plans calibrate from (not part of its identity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +84,64 @@ impl RunRows {
     }
 }
 
+/// The AutoAttack evaluation of one finished run (see [`crate::evaluate`]), with the identity it was
+/// produced under ([`PlannedRun::suite_identity`]); stored as `runs/<dataset>/<run>.suite.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SuiteRows {
+    /// The evaluation's identity.
+    pub config: serde_json::Value,
+    /// Robust accuracy after each attack of the ensemble and for the worst case, per ε.
+    pub suite: Vec<SuiteRow>,
+    /// What became of each example at each ε.
+    pub fates: Vec<FateRow>,
+    /// Accuracy on examples crafted on the Vanilla model of the same seed.
+    pub transfer: Vec<TransferRow>,
+    /// The ensemble's checks and the transfer check (rows of the `sanity` table).
+    pub checks: Vec<SanityRow>,
+    /// Where and how fast it ran.
+    pub timing: Option<RunTiming>,
+}
+
+impl SuiteRows {
+    /// Every row's key replaced by `experiment`'s: the evaluation as another experiment reports it.
+    pub fn relabelled(mut self, experiment: &str) -> SuiteRows {
+        fn relabel<R: Keyed>(rows: &mut [R], experiment: &str) {
+            rows.iter_mut().for_each(|r| r.key_mut().experiment = experiment.to_string());
+        }
+        relabel(&mut self.suite, experiment);
+        relabel(&mut self.fates, experiment);
+        relabel(&mut self.transfer, experiment);
+        relabel(&mut self.checks, experiment);
+        self
+    }
+
+    /// Reads an evaluation file.
+    pub fn read(path: &Path) -> Result<SuiteRows> {
+        serde_json::from_str(&read_to_string(path)?).map_err(|source| Error::Json { path: path.into(), source })
+    }
+
+    /// Writes an evaluation file atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string(self).map_err(|source| Error::Json { path: path.into(), source })?;
+        Ok(write_file_atomically(path, json)?)
+    }
+}
+
+/// The AutoAttack evaluation of `run` under `dir`, if it exists and was produced under `identity`.
+pub fn finished_suite(dir: &ExperimentDir, run: &PlannedRun, identity: &serde_json::Value) -> Option<SuiteRows> {
+    SuiteRows::read(&dir.suite_file(run.dataset, &run.name)).ok().filter(|rows| rows.config == *identity)
+}
+
+/// An AutoAttack evaluation with this identity in another experiment's directory under `out`,
+/// relabelled for `run`'s experiment, with the directory it came from.
+pub fn identical_suite(out: &OutDir, run: &PlannedRun, identity: &serde_json::Value) -> Option<(SuiteRows, ExperimentDir)> {
+    let home = out.experiment(run.experiment);
+    out.experiments_present()
+        .into_iter()
+        .filter(|dir| *dir != home)
+        .find_map(|dir| finished_suite(&dir, run, identity).map(|rows| (rows.relabelled(&run.key.experiment), dir)))
+}
+
 /// Why a run failed (it diverged), with the identity it failed under; stored beside the run files as
 /// `runs/<dataset>/<run>.failed.json`. A run that failed is not retried while its identity is the
 /// same (it would diverge again); delete the file to retry.
@@ -125,10 +183,11 @@ pub fn identical_run(out: &OutDir, run: &PlannedRun, identity: &serde_json::Valu
         .find_map(|dir| finished_run(&dir, run, identity).map(|rows| (rows.relabelled(&run.key.experiment), dir)))
 }
 
-/// Writes the experiment's tables from the run files of `runs` that exist, in that order; returns
-/// how many were found.
+/// Writes the experiment's tables from the run files of `runs` that exist, in that order, with their
+/// AutoAttack evaluations where there are; returns how many run files were found.
 pub fn write_tables(dir: &ExperimentDir, runs: &[PlannedRun]) -> Result<usize> {
     let mut all = RunRows::default();
+    let mut suites = SuiteRows::default();
     let mut found = 0;
     for run in runs {
         let path = dir.run_file(run.dataset, &run.name);
@@ -136,9 +195,31 @@ pub fn write_tables(dir: &ExperimentDir, runs: &[PlannedRun]) -> Result<usize> {
             all.extend(RunRows::read(&path)?);
             found += 1;
         }
+        // An evaluation under other suite settings (the profile changed since) is not reported.
+        let suite = dir.suite_file(run.dataset, &run.name);
+        if run.settings.suite.is_some() && suite.is_file() {
+            let rows = SuiteRows::read(&suite)?;
+            if rows.config.get("suite") != serde_json::to_value(&run.settings.suite).ok().as_ref() {
+                continue;
+            }
+            suites.suite.extend(rows.suite);
+            suites.fates.extend(rows.fates);
+            suites.transfer.extend(rows.transfer);
+            suites.checks.extend(rows.checks);
+        }
     }
-    let tables =
-        Tables { training: all.training, spectra: all.spectra, fits: all.fits, robustness: all.robustness, sanity: all.sanity, trajectory: all.trajectory };
+    all.sanity.extend(suites.checks);
+    let tables = Tables {
+        training: all.training,
+        spectra: all.spectra,
+        fits: all.fits,
+        robustness: all.robustness.into_iter().map(with_interval).collect(),
+        sanity: all.sanity,
+        trajectory: all.trajectory,
+        suite: suites.suite,
+        fates: suites.fates,
+        transfer: suites.transfer,
+    };
     tables.write(dir)?;
     Ok(found)
 }

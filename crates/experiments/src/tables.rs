@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use specreg_attacks::AttackKind;
-use specreg_report::tables::{self, FitRow, RobustnessRow, SanityRow, SpectrumRow, TrainingRow, TrajectoryRow};
+use specreg_attacks::wilson;
+use specreg_report::tables::{self, FateRow, FitRow, RobustnessRow, SanityRow, SpectrumRow, SuiteRow, Table, TrainingRow, TrajectoryRow, TransferRow};
 use specreg_report::{RunKey, VariantKey, variants_in};
 use specreg_spectrum::{FitMethod, RankRange, fit_alpha, fraction_near_target, interval_over_ranks};
 
@@ -68,6 +69,16 @@ pub fn fit_row(key: &RunKey, layer: &str, eigenvalues: &[f64], range: RankRange)
     })
 }
 
+/// `row` with its 95 % Wilson interval over the attacked examples, if it has none (rows written
+/// before intervals).
+pub fn with_interval(mut row: RobustnessRow) -> RobustnessRow {
+    if !row.ci_low.is_finite() {
+        let n = row.n_examples as usize;
+        (row.ci_low, row.ci_high) = wilson((row.accuracy * n as f64).round() as usize, n);
+    }
+    row
+}
+
 /// `spectra` rows of one layer's eigenvalues (rank 1 first).
 pub fn spectrum_rows(key: &RunKey, layer: &str, split: &str, eigenvalues: &[f64]) -> Vec<SpectrumRow> {
     eigenvalues
@@ -92,23 +103,38 @@ pub struct Tables {
     pub sanity: Vec<SanityRow>,
     /// `trajectory.parquet` (empty for results written before trajectories).
     pub trajectory: Vec<TrajectoryRow>,
+    /// `robustness_suite.parquet`: AutoAttack's ensemble (empty where the profile runs none).
+    pub suite: Vec<SuiteRow>,
+    /// `suite_fates.parquet`: what became of each example under the ensemble.
+    pub fates: Vec<FateRow>,
+    /// `transfer.parquet`: accuracy on examples crafted on the Vanilla model of the same seed.
+    pub transfer: Vec<TransferRow>,
+}
+
+/// A table of `dir` that results written before it existed lack: read as empty.
+fn read_if_present<T: Table>(dir: &ExperimentDir) -> Result<Vec<T>> {
+    let path = dir.table(T::NAME);
+    Ok(if path.is_file() { tables::read(&path)? } else { Vec::new() })
 }
 
 impl Tables {
     /// Reads the tables of `dir`.
     pub fn read(dir: &ExperimentDir) -> Result<Tables> {
-        let trajectory = dir.table("trajectory");
         Ok(Tables {
             training: tables::read(&dir.table("training"))?,
             spectra: tables::read(&dir.table("spectra"))?,
             fits: tables::read(&dir.table("fits"))?,
             robustness: tables::read(&dir.table("robustness"))?,
             sanity: tables::read(&dir.table("sanity"))?,
-            trajectory: if trajectory.is_file() { tables::read(&trajectory)? } else { Vec::new() },
+            trajectory: read_if_present(dir)?,
+            suite: read_if_present(dir)?,
+            fates: read_if_present(dir)?,
+            transfer: read_if_present(dir)?,
         })
     }
 
-    /// Writes every table into `dir`.
+    /// Writes every table into `dir` (the AutoAttack tables only where there are rows: a profile
+    /// without the ensemble writes none).
     pub fn write(&self, dir: &ExperimentDir) -> Result<()> {
         tables::write(&self.training, &dir.table("training"))?;
         tables::write(&self.spectra, &dir.table("spectra"))?;
@@ -116,6 +142,11 @@ impl Tables {
         tables::write(&self.robustness, &dir.table("robustness"))?;
         tables::write(&self.sanity, &dir.table("sanity"))?;
         tables::write(&self.trajectory, &dir.table("trajectory"))?;
+        if !self.suite.is_empty() {
+            tables::write(&self.suite, &dir.table(SuiteRow::NAME))?;
+            tables::write(&self.fates, &dir.table(FateRow::NAME))?;
+            tables::write(&self.transfer, &dir.table(TransferRow::NAME))?;
+        }
         Ok(())
     }
 
@@ -150,11 +181,14 @@ impl Tables {
         by_seed.values().filter_map(|eig| fraction_near_target(eig, 1.0, 10, 2.0).ok()).collect()
     }
 
-    /// Accuracies over seeds of `variant` under `attack`, by ε (as bits).
+    /// Accuracies over seeds of `variant` under `attack` (a sweep's attack, or one of AutoAttack's
+    /// ensemble records, `autoattack` being its worst case), by ε (as bits).
     pub fn accuracies(&self, variant: &VariantKey, attack: &str) -> BTreeMap<u64, Vec<f64>> {
         let mut out: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-        for r in self.robustness.iter().filter(|r| variant.contains(&r.key) && r.attack == attack) {
-            out.entry(r.epsilon.to_bits()).or_default().push(r.accuracy);
+        let sweep = self.robustness.iter().map(|r| (&r.key, &r.attack, r.epsilon, r.accuracy));
+        let suite = self.suite.iter().map(|r| (&r.key, &r.attack, r.epsilon, r.accuracy));
+        for (_, _, epsilon, accuracy) in sweep.chain(suite).filter(|(key, name, ..)| variant.contains(key) && *name == attack) {
+            out.entry(epsilon.to_bits()).or_default().push(accuracy);
         }
         out
     }

@@ -8,6 +8,9 @@ use specreg_train::{SpectralSettings, TrainConfig};
 
 use crate::settings::TrainingSettings;
 
+/// The variant the AutoAttack evaluation crafts transfer examples on: the undefended model.
+pub const TRANSFER_SOURCE: &str = "Vanilla";
+
 /// The network family of an experiment; sizes come from the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {

@@ -139,7 +139,9 @@ pub fn to_safetensors(model: &Model, config_json: String) -> Result<Vec<u8>, Mod
 }
 
 /// Loads weights written by [`to_safetensors`] (or by PyTorch with the same names) into `model`,
-/// which fixes the architecture; every tensor's name and shape is checked.
+/// which fixes the architecture; every tensor's name and shape is checked. The model keeps the mode
+/// it came in: call `.valid()` on it to evaluate or attack it, or BatchNorm layers use batch
+/// statistics on autodiff inputs.
 pub fn from_safetensors(mut model: Model, bytes: &[u8]) -> Result<Model, ModelError> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors(e.to_string()))?;
     let device = match &model {

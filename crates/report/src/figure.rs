@@ -30,20 +30,26 @@ pub struct Series {
     /// When set, the area between `points` and these points (same x values) is shaded instead of
     /// drawing a line: a mean ± s.d. band.
     pub fill_to: Option<Vec<(f64, f64)>>,
+    /// When set, a vertical error bar (x, low, high) at each point instead of a line: an interval.
+    pub error_bars: Option<Vec<(f64, f64, f64)>>,
 }
 
 impl Series {
     /// A solid line with a legend entry.
     pub fn line(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
-        Series { label: Some(label.into()), color, points, dashed: false, fill_to: None }
+        Series { label: Some(label.into()), color, points, dashed: false, fill_to: None, error_bars: None }
     }
     /// A shaded band between `lower` and `upper` (no legend entry).
     pub fn band(color: RGBColor, lower: Vec<(f64, f64)>, upper: Vec<(f64, f64)>) -> Self {
-        Series { label: None, color, points: lower, dashed: false, fill_to: Some(upper) }
+        Series { label: None, color, points: lower, dashed: false, fill_to: Some(upper), error_bars: None }
     }
     /// A series without a legend entry.
     pub fn unlabelled(color: RGBColor, points: Vec<(f64, f64)>) -> Self {
-        Series { label: None, color, points, dashed: false, fill_to: None }
+        Series { label: None, color, points, dashed: false, fill_to: None, error_bars: None }
+    }
+    /// Vertical error bars from `low` to `high` at each `x` (no legend entry): a confidence interval.
+    pub fn error_bars(color: RGBColor, bars: Vec<(f64, f64, f64)>) -> Self {
+        Series { label: None, color, points: Vec::new(), dashed: false, fill_to: None, error_bars: Some(bars) }
     }
     /// The same series, dashed.
     pub fn dashed(mut self) -> Self {
@@ -154,10 +160,12 @@ type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 const LEGEND_ROW_H: u32 = 18;
 
 fn draw_panel(area: &Area<'_>, panel: &Panel) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let bar_ends: Vec<(f64, f64)> = panel.series.iter().flat_map(|s| s.error_bars.iter().flatten().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])).collect();
     let points = panel
         .series
         .iter()
         .flat_map(|s| s.points.iter().chain(s.fill_to.iter().flatten()))
+        .chain(bar_ends.iter())
         .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.log_x || *x > 0.0) && (!panel.log_y || *y > 0.0));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
@@ -289,6 +297,19 @@ where
             let mut outline = points.clone();
             outline.extend(upper.iter().rev().copied().filter(visible));
             chart.draw_series(std::iter::once(Polygon::new(outline, s.color.mix(0.18).filled())))?;
+            continue;
+        }
+        if let Some(bars) = &s.error_bars {
+            let drawing = chart.plotting_area();
+            let screen = drawing.use_screen_coord();
+            for &(x, low, high) in bars.iter().filter(|(x, l, h)| visible(&(*x, *l)) && visible(&(*x, *h))) {
+                let (bottom, top) = (drawing.map_coordinate(&(x, low)), drawing.map_coordinate(&(x, high)));
+                let thin = ShapeStyle::from(&s.color).stroke_width(1);
+                screen.draw(&PathElement::new(vec![bottom, top], thin))?;
+                for end in [bottom, top] {
+                    screen.draw(&PathElement::new(vec![(end.0 - 4, end.1), (end.0 + 4, end.1)], thin))?;
+                }
+            }
             continue;
         }
         if s.dashed {

@@ -10,7 +10,10 @@
 //! | `training` | experiment: str, variant: str, beta: f64, seed: u64, epoch: u32, loss: f64, penalty: f64, train_acc: f64, test_acc: f64, seconds: f64 |
 //! | `spectra` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, split: str, rank: u32, eigenvalue: f64 |
 //! | `fits` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, alpha_hat: f64, r2: f64, rank_min: u32, rank_max: u32, alpha_low: f64, alpha_high: f64 |
-//! | `robustness` | experiment: str, variant: str, beta: f64, seed: u64, attack: str, epsilon: f64, accuracy: f64, n_examples: u32, max_perturbation: f64, batch_size: u32, min_pixel: f64, max_pixel: f64 |
+//! | `robustness` | experiment: str, variant: str, beta: f64, seed: u64, attack: str, epsilon: f64, accuracy: f64, n_examples: u32, max_perturbation: f64, batch_size: u32, min_pixel: f64, max_pixel: f64, ci_low: f64, ci_high: f64 |
+//! | `robustness_suite` | experiment: str, variant: str, beta: f64, seed: u64, attack: str, epsilon: f64, accuracy: f64, broken: u32, n_examples: u32, ci_low: f64, ci_high: f64 |
+//! | `suite_fates` | experiment: str, variant: str, beta: f64, seed: u64, epsilon: f64, example: u32, fate: str |
+//! | `transfer` | experiment: str, variant: str, beta: f64, seed: u64, source: str, attack: str, epsilon: f64, accuracy: f64, n_examples: u32, ci_low: f64, ci_high: f64 |
 //! | `sanity` | experiment: str, variant: str, beta: f64, seed: u64, check: str, passed: bool, detail: str |
 //! | `trajectory` | experiment: str, variant: str, beta: f64, seed: u64, layer: str, epoch: u32, regularised: bool, alpha_hat: f64, r2: f64, rank_min: u32, rank_max: u32, near_target: f64, top_eigenvalue: f64 |
 //! | `projections` | experiment: str, variant: str, alpha: f64, direction: u32, theta: f64, value: f64 |
@@ -94,7 +97,7 @@ impl Cell for f64 {
 
 /// Columns added to a table after results were first published: an older file without them reads
 /// them as NaN instead of failing.
-const ADDED_LATER: [&str; 2] = ["alpha_low", "alpha_high"];
+const ADDED_LATER: [&str; 4] = ["alpha_low", "alpha_high", "ci_low", "ci_high"];
 
 /// A table of rows of one type: its file stem, its columns, and the conversions both ways.
 pub trait Table: Sized {
@@ -277,6 +280,66 @@ keyed_table! {
         min_pixel: f64,
         /// Largest attacked pixel (≤ 1).
         max_pixel: f64,
+        /// Lower end of the 95 % Wilson interval of `accuracy` over the attacked examples (absent in
+        /// tables written before intervals, read as NaN).
+        #[serde(default = "nan", deserialize_with = "nan_if_null")]
+        ci_low: f64,
+        /// Upper end of that interval.
+        #[serde(default = "nan", deserialize_with = "nan_if_null")]
+        ci_high: f64,
+    }
+}
+
+keyed_table! {
+    /// Robust accuracy under AutoAttack's standard ensemble at one ε: after each of its attacks in turn
+    /// (each run on the examples the ones before left correct), and for the ensemble as a whole.
+    SuiteRow in "robustness_suite" {
+        /// `apgd-ce`, `apgd-t`, `fab-t`, `square`, or `autoattack` (the worst case: robust against all four).
+        attack: String,
+        /// Radius ε (L∞, pixel units).
+        epsilon: f64,
+        /// Examples still correctly classified after this attack and the ones before it.
+        accuracy: f64,
+        /// Examples this attack broke that the ones before it had not.
+        broken: u32,
+        /// Attacked examples.
+        n_examples: u32,
+        /// Lower end of the 95 % Wilson interval of `accuracy` over the examples.
+        ci_low: f64,
+        /// Upper end of that interval.
+        ci_high: f64,
+    }
+}
+
+keyed_table! {
+    /// What became of one attacked example at one ε under the ensemble.
+    FateRow in "suite_fates" {
+        /// Radius ε.
+        epsilon: f64,
+        /// The example's index in the test set (0-based).
+        example: u32,
+        /// `clean` (misclassified unattacked), the first attack that broke it, or `robust`.
+        fate: String,
+    }
+}
+
+keyed_table! {
+    /// Accuracy of a model on adversarial examples crafted on another model (a transfer attack).
+    TransferRow in "transfer" {
+        /// The variant the examples were crafted on (Vanilla of the same seed).
+        source: String,
+        /// The attack run on the source (`pgd40`, `apgd-ce100`).
+        attack: String,
+        /// Radius ε.
+        epsilon: f64,
+        /// Accuracy of this row's model on the transferred examples.
+        accuracy: f64,
+        /// Attacked examples.
+        n_examples: u32,
+        /// Lower end of the 95 % Wilson interval of `accuracy`.
+        ci_low: f64,
+        /// Upper end of that interval.
+        ci_high: f64,
     }
 }
 
@@ -352,7 +415,18 @@ pub fn schemas() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
     fn of<T: Table>() -> (&'static str, Vec<(&'static str, &'static str)>) {
         (T::NAME, T::columns())
     }
-    vec![of::<TrainingRow>(), of::<SpectrumRow>(), of::<FitRow>(), of::<RobustnessRow>(), of::<SanityRow>(), of::<TrajectoryRow>(), of::<ProjectionRow>()]
+    vec![
+        of::<TrainingRow>(),
+        of::<SpectrumRow>(),
+        of::<FitRow>(),
+        of::<RobustnessRow>(),
+        of::<SuiteRow>(),
+        of::<FateRow>(),
+        of::<TransferRow>(),
+        of::<SanityRow>(),
+        of::<TrajectoryRow>(),
+        of::<ProjectionRow>(),
+    ]
 }
 
 /// Writes `rows` as the Parquet table at `path`, atomically.
