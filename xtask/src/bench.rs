@@ -10,6 +10,18 @@ use clap::Subcommand;
 use crate::backend::BackendArg;
 use crate::data::DataDirArg;
 
+/// Where a benchmark runs and what it keeps: the data, our backend, a JSON copy of its rows.
+#[derive(clap::Args)]
+pub struct Where {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    backend: BackendArg,
+    /// Also write the rows (and any accuracies) as JSON here, under the same header.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// PGD-40 at one ε on MNIST test images against the E1 network (784-2000-10, tanh, BatchNorm),
@@ -21,12 +33,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000)]
         batch_size: usize,
         #[command(flatten)]
-        data: DataDirArg,
-        #[command(flatten)]
-        backend: BackendArg,
-        /// Also write the rows as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        on: Where,
     },
     /// APGD-CE and AutoAttack's ensemble (APGD-CE, APGD-T, FAB-T, Square) on trained MLPs written by
     /// `reproduce` (`OUT/E1/models/*.safetensors`), against torchattacks' in the same invocation:
@@ -53,12 +60,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5000)]
         queries: usize,
         #[command(flatten)]
-        data: DataDirArg,
-        #[command(flatten)]
-        backend: BackendArg,
-        /// Also write the rows and accuracies as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        on: Where,
     },
     /// Training steps (E1 with and without the spectral penalty, the MNIST CNN) against PyTorch's in
     /// the same invocation (when a Python with torch is found), and the E1 epoch time on full MNIST.
@@ -70,12 +72,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         repeats: usize,
         #[command(flatten)]
-        data: DataDirArg,
-        #[command(flatten)]
-        backend: BackendArg,
-        /// Also write the rows as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        on: Where,
     },
     /// Covariance of ROWS × COLS f32 activations and eigendecomposition of the COLS × COLS result.
     Spectrum {
@@ -89,15 +86,15 @@ pub enum BenchCommand {
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Spectrum { rows, cols } => specreg_bench::spectrum(rows, cols)?,
-        BenchCommand::Attacks { images, batch_size, data, backend, json } => {
-            specreg_bench::pgd(&backend.backend.target()?, images, batch_size, &data.resolve(), json.as_deref())?;
+        BenchCommand::Attacks { images, batch_size, on } => {
+            specreg_bench::pgd(&on.backend.backend.target()?, images, batch_size, &on.data.resolve(), on.json.as_deref())?;
         }
-        BenchCommand::Autoattack { models, images, batch_size, epsilon, iterations, targets, queries, data, backend, json } => {
+        BenchCommand::Autoattack { models, images, batch_size, epsilon, iterations, targets, queries, on } => {
             let bench = specreg_bench::EnsembleBench { models, images, batch: batch_size.max(1), epsilons: epsilon, iterations, targets, queries };
-            specreg_bench::ensemble(&backend.backend.target()?, &bench, &data.resolve(), json.as_deref())?;
+            specreg_bench::ensemble(&on.backend.backend.target()?, &bench, &on.data.resolve(), on.json.as_deref())?;
         }
-        BenchCommand::Train { steps_only, repeats, data, backend, json } => {
-            specreg_bench::training_steps(&backend.backend.target()?, repeats.max(1), !steps_only, &data.resolve(), json.as_deref())?;
+        BenchCommand::Train { steps_only, repeats, on } => {
+            specreg_bench::training_steps(&on.backend.backend.target()?, repeats.max(1), !steps_only, &on.data.resolve(), on.json.as_deref())?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -102,7 +102,13 @@ pub fn profiles_dir() -> PathBuf {
     workspace_root().join("profiles")
 }
 
-/// The workspace root (two levels above this crate).
+/// The workspace root: `$SPECREG_ROOT` when set (a binary carried to another machine with the
+/// `profiles/` and `bench/` folders beside it, as `bench/gpu/prepare.sh` packs it), else the checkout
+/// it was built from (two levels above this crate).
 pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).unwrap_or(Path::new("."))
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| match std::env::var_os("SPECREG_ROOT") {
+        Some(root) if !root.is_empty() => PathBuf::from(root),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).unwrap_or(Path::new(".")).to_path_buf(),
+    })
 }

@@ -6,7 +6,7 @@ use specreg_attacks::AttackKind;
 use specreg_attacks::{WORST_CASE, wilson};
 use specreg_report::figure::{Panel, Series, draw_panels};
 use specreg_report::tables::{RobustnessRow, SanityRow, SpectrumRow, SuiteRow, TrainingRow, TrajectoryRow, TransferRow};
-use specreg_report::{RunKey, VariantKey, variants_in};
+use specreg_report::{Keyed, RunKey, VariantKey, variants_in};
 use specreg_spectrum::reference_curve;
 
 use crate::catalog::{ExperimentSpec, Kind};
@@ -67,13 +67,9 @@ pub fn figures(registry: &Registry, dir: &ExperimentDir, spec: &ExperimentSpec) 
     for experiment in &experiments {
         let rows_of: Vec<&RobustnessRow> = t.robustness.iter().filter(|r| &r.key.experiment == experiment).collect();
         for attack in unique(rows_of.iter().map(|r| r.attack.as_str())) {
-            let mut panel = Panel::linear(&format!("{experiment}: {}", attack_title(registry, attack)), "ε (pixels in [0, 1])", "accuracy");
             let rows: Vec<&RobustnessRow> = rows_of.iter().copied().filter(|r| r.attack == attack).collect();
-            for variant in variants_in(rows.iter().copied()) {
-                let points = accuracy_points(rows.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
-                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
-            }
-            panels.push(panel);
+            let title = format!("{experiment}: {}", attack_title(registry, attack));
+            panels.push(accuracy_panel(&title, "ε (pixels in [0, 1])", "accuracy", &rows, |r| (r.epsilon, r.accuracy, r.n_examples)));
         }
     }
     draw_panels(&dir.figure("robustness"), &format!("{id}: accuracy under attack (mean, band ± s.d. over seeds, bars 95 % Wilson over examples)"), &panels, 2)?;
@@ -151,6 +147,17 @@ fn accuracy_points(rows: impl Iterator<Item = (f64, f64, u32)>) -> Vec<AccuracyP
     points
 }
 
+/// A panel of accuracy against ε with one line per variant of `rows`, each row read as (ε, accuracy,
+/// examples) by `point`.
+fn accuracy_panel<R: Keyed>(title: &str, x_label: &str, y_label: &str, rows: &[&R], point: impl Fn(&R) -> (f64, f64, u32)) -> Panel {
+    let mut panel = Panel::linear(title, x_label, y_label);
+    for variant in variants_in(rows.iter().copied()) {
+        let points = accuracy_points(rows.iter().filter(|r| variant.contains(r.key())).map(|r| point(r)));
+        panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
+    }
+    panel
+}
+
 /// `panel` with a variant's accuracy line, its s.d. band over seeds (several seeds) and its Wilson
 /// error bars.
 fn with_accuracy(mut panel: Panel, label: String, color: plotters::style::RGBColor, points: &[AccuracyPoint]) -> Panel {
@@ -176,23 +183,15 @@ fn suite_figure(dir: &ExperimentDir, id: &str, t: &Tables) -> Result<()> {
     for experiment in unique(t.suite.iter().map(|r| r.key.experiment.clone())) {
         let rows: Vec<&SuiteRow> = t.suite.iter().filter(|r| r.key.experiment == experiment).collect();
         for (attack, title) in stages {
-            let mut panel = Panel::linear(&format!("{experiment}: {title}"), "ε (L∞, pixels in [0, 1])", "robust accuracy");
-            let of_attack: Vec<&&SuiteRow> = rows.iter().filter(|r| r.attack == attack).collect();
-            for variant in variants_in(of_attack.iter().map(|r| **r)) {
-                let points = accuracy_points(of_attack.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
-                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
-            }
-            panels.push(panel);
+            let of_attack: Vec<&SuiteRow> = rows.iter().copied().filter(|r| r.attack == attack).collect();
+            let title = format!("{experiment}: {title}");
+            panels.push(accuracy_panel(&title, "ε (L∞, pixels in [0, 1])", "robust accuracy", &of_attack, |r| (r.epsilon, r.accuracy, r.n_examples)));
         }
         let transfer: Vec<&TransferRow> = t.transfer.iter().filter(|r| r.key.experiment == experiment).collect();
         for attack in unique(transfer.iter().map(|r| r.attack.as_str())) {
-            let mut panel = Panel::linear(&format!("{experiment}: {attack} crafted on {TRANSFER_SOURCE}, transferred"), "ε (L∞, pixels in [0, 1])", "accuracy");
-            let of_attack: Vec<&&TransferRow> = transfer.iter().filter(|r| r.attack == attack).collect();
-            for variant in variants_in(of_attack.iter().map(|r| **r)) {
-                let points = accuracy_points(of_attack.iter().filter(|r| variant.contains(&r.key)).map(|r| (r.epsilon, r.accuracy, r.n_examples)));
-                panel = with_accuracy(panel, variant.label(), color_of(&variant), &points);
-            }
-            panels.push(panel);
+            let of_attack: Vec<&TransferRow> = transfer.iter().copied().filter(|r| r.attack == attack).collect();
+            let title = format!("{experiment}: {attack} crafted on {TRANSFER_SOURCE}, transferred");
+            panels.push(accuracy_panel(&title, "ε (L∞, pixels in [0, 1])", "accuracy", &of_attack, |r| (r.epsilon, r.accuracy, r.n_examples)));
         }
     }
     let title =

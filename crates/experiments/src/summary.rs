@@ -68,7 +68,8 @@ pub fn write_summary(registry: &Registry, out: &OutDir) -> Result<()> {
     Ok(())
 }
 
-/// The git revision of the workspace, with "+dirty" when it has uncommitted changes; "unknown" outside git.
+/// The git revision of the workspace, with "+dirty" when it has uncommitted changes; outside git, the
+/// `REVISION` file a packed folder carries (`bench/gpu/prepare.sh`), else "unknown".
 pub fn git_revision() -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
@@ -82,7 +83,7 @@ pub fn git_revision() -> String {
     match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(rev) if git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()) => format!("{rev}+dirty"),
         Some(rev) => rev,
-        None => "unknown".into(),
+        None => std::fs::read_to_string(workspace_root().join("REVISION")).map(|r| r.trim().to_string()).unwrap_or_else(|_| "unknown".into()),
     }
 }
 
