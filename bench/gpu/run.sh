@@ -9,7 +9,7 @@
 # Steps: bench train (steps only) and bench attacks on the libtorch backend, the same on Vulkan when the
 # node has a Vulkan loader, then the E1 experiment of the quick profile on the libtorch backend, timed.
 # `--backend tch` runs the same flow on the CPU (a dry run; with --e1-profile smoke it takes minutes).
-# About 6 minutes on one H100/H200-class GPU.
+# Meant to finish within 10 minutes on one H100/H200-class GPU (not yet measured on one).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
