@@ -206,16 +206,14 @@ pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&Experiment
                 let ran: Vec<_> = planned.iter().filter(|r| datasets.iter().any(|d| d.ran() && d.dataset == r.dataset.name())).collect();
                 let failed: Vec<String> =
                     ran.iter().filter(|r| failed_run(&env.dir_of(r), r, &r.identity(&env.backend.id)).is_some()).map(|r| r.label()).collect();
-                if mode == Mode::All {
+                let unevaluated = if mode == Mode::All {
                     let finished: Vec<&PlannedRun> = ran.iter().copied().filter(|r| !failed.contains(&r.label())).collect();
-                    run_evaluations(&finished, &planned, env, data)?;
-                }
+                    run_evaluations(&finished, &planned, env, data)?
+                } else {
+                    ran.iter().filter(|r| env.finished(r).is_some() && !env.evaluated(r, transfer_source(env, &planned, r))).map(|r| r.label()).collect()
+                };
                 let mut missing: Vec<String> = ran.iter().filter(|r| env.finished(r).is_none() && !failed.contains(&r.label())).map(|r| r.label()).collect();
-                missing.extend(
-                    ran.iter()
-                        .filter(|r| env.finished(r).is_some() && !env.evaluated(r, transfer_source(env, &planned, r)))
-                        .map(|r| format!("{} (AutoAttack evaluation)", r.label())),
-                );
+                missing.extend(unevaluated.into_iter().map(|label| format!("{label} (AutoAttack evaluation)")));
                 write_tables(&dir, &planned)?;
                 report::figures(registry, &dir, spec)?;
                 (missing, failed)
@@ -357,8 +355,8 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
 
 /// Evaluates with AutoAttack every run of `runs` whose section asks for it (the experiment's planned
 /// runs `planned` name the transfer sources), waiting for evaluations, and for transfer sources, that
-/// other live processes are computing. Returns the runs left unevaluated: not finished, or whose
-/// transfer source no process is training.
+/// other live processes are computing. Returns the finished runs left unevaluated: those whose transfer
+/// source no process is training (runs not finished yet are reported as missing runs already).
 fn run_evaluations(runs: &[&PlannedRun], planned: &[PlannedRun], env: &Environment, data: &mut DataSets) -> Result<Vec<String>> {
     let mut waiting: Vec<&PlannedRun> = runs.iter().copied().filter(|r| r.settings.suite.is_some()).collect();
     let mut left = Vec::new();
@@ -391,10 +389,11 @@ fn run_evaluations(runs: &[&PlannedRun], planned: &[PlannedRun], env: &Environme
                 continue;
             }
             match outcome {
-                Evaluation::NotTrained | Evaluation::SourceNotTrained(_) => {
+                Evaluation::SourceNotTrained(_) => {
                     println!("{line}");
                     left.push(run.label());
                 }
+                Evaluation::NotTrained => println!("{line}"),
                 Evaluation::Kept => {}
                 _ => println!("{line}"),
             }

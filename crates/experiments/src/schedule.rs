@@ -29,7 +29,7 @@ use crate::out_dir::OutDir;
 use crate::plan::PlannedRun;
 use crate::profile::Profile;
 use crate::registry::Registry;
-use crate::store::{RunRows, SuiteRows};
+use crate::store::{RunRows, SuiteTiming};
 use crate::variant::TRANSFER_SOURCE;
 use specreg_attacks::{Norm, SuiteSettings};
 
@@ -113,7 +113,7 @@ impl Calibration {
                 let path = file.path();
                 let name = path.to_string_lossy();
                 if name.ends_with(".suite.json") {
-                    if let Ok(rows) = SuiteRows::read(&path)
+                    if let Ok(rows) = SuiteTiming::read(&path)
                         && let Some(timing) = rows.timing.as_ref().filter(|t| t.processor == processor)
                         && rows.config["run"].get("backend").and_then(|b| b.as_str()) == Some(backend)
                     {
@@ -319,12 +319,12 @@ impl Job {
         let gflops = calibration.gflops(&run.model) * 1e9;
         let epochs = calibration.epochs.get(&speed_key(&identity, processor)).map(|s| s * run.settings.epochs as f64);
         let measuring = calibration.measurements.get(&measure_key(&identity, processor)).copied().unwrap_or_else(|| measurement_flops(run) / gflops);
-        let suite = match run.settings.suite {
+        let suite = match &run.settings.suite {
             None => 0.0,
-            // Keyed as an evaluation with a transfer source is when the run has one.
-            Some(_) => {
-                let source = (run.variant.name != TRANSFER_SOURCE).then_some(run);
-                let key = suite_key(&run.suite_identity(backend, source.filter(|_| run.settings.suite.as_ref().is_some_and(|s| s.transfer))), processor);
+            Some(suite) => {
+                // The key reads only whether there is a transfer source, so the run stands in for it.
+                let transfers = suite.transfer && run.variant.name != TRANSFER_SOURCE;
+                let key = suite_key(&run.suite_identity(backend, transfers.then_some(run)), processor);
                 calibration.suites.get(&key).copied().unwrap_or_else(|| suite_flops(run) / gflops)
             }
         };

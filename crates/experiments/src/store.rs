@@ -13,6 +13,22 @@ use crate::out_dir::{ExperimentDir, OutDir};
 use crate::plan::PlannedRun;
 use crate::tables::{Tables, with_interval};
 
+/// Every row's key moved to `experiment`: rows as another experiment reports them.
+fn relabel<R: Keyed>(rows: &mut [R], experiment: &str) {
+    rows.iter_mut().for_each(|r| r.key_mut().experiment = experiment.to_string());
+}
+
+/// A JSON file of the output directory, read whole.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    serde_json::from_str(&read_to_string(path)?).map_err(|source| Error::Json { path: path.into(), source })
+}
+
+/// Writes `value` as compact JSON, atomically.
+fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
+    let json = serde_json::to_string(value).map_err(|source| Error::Json { path: path.into(), source })?;
+    Ok(write_file_atomically(path, json)?)
+}
+
 /// Where and how fast a run was computed: what plans calibrate from (not part of its identity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunTiming {
@@ -49,9 +65,6 @@ pub struct RunRows {
 impl RunRows {
     /// Every row's key replaced by `key`'s experiment: the run as another experiment reports it.
     pub fn relabelled(mut self, experiment: &str) -> RunRows {
-        fn relabel<R: Keyed>(rows: &mut [R], experiment: &str) {
-            rows.iter_mut().for_each(|r| r.key_mut().experiment = experiment.to_string());
-        }
         relabel(&mut self.training, experiment);
         relabel(&mut self.spectra, experiment);
         relabel(&mut self.fits, experiment);
@@ -73,14 +86,13 @@ impl RunRows {
 
     /// Reads a run file.
     pub fn read(path: &Path) -> Result<RunRows> {
-        serde_json::from_str(&read_to_string(path)?).map_err(|source| Error::Json { path: path.into(), source })
+        read_json(path)
     }
 
     /// Writes a run file atomically. Floats round-trip exactly (serde_json's `float_roundtrip`), so a
     /// run read back and written again is unchanged.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string(self).map_err(|source| Error::Json { path: path.into(), source })?;
-        Ok(write_file_atomically(path, json)?)
+        write_json(self, path)
     }
 }
 
@@ -105,9 +117,6 @@ pub struct SuiteRows {
 impl SuiteRows {
     /// Every row's key replaced by `experiment`'s: the evaluation as another experiment reports it.
     pub fn relabelled(mut self, experiment: &str) -> SuiteRows {
-        fn relabel<R: Keyed>(rows: &mut [R], experiment: &str) {
-            rows.iter_mut().for_each(|r| r.key_mut().experiment = experiment.to_string());
-        }
         relabel(&mut self.suite, experiment);
         relabel(&mut self.fates, experiment);
         relabel(&mut self.transfer, experiment);
@@ -115,15 +124,39 @@ impl SuiteRows {
         self
     }
 
+    /// Appends another evaluation's rows.
+    fn extend(&mut self, other: SuiteRows) {
+        self.suite.extend(other.suite);
+        self.fates.extend(other.fates);
+        self.transfer.extend(other.transfer);
+        self.checks.extend(other.checks);
+    }
+
     /// Reads an evaluation file.
     pub fn read(path: &Path) -> Result<SuiteRows> {
-        serde_json::from_str(&read_to_string(path)?).map_err(|source| Error::Json { path: path.into(), source })
+        read_json(path)
     }
 
     /// Writes an evaluation file atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string(self).map_err(|source| Error::Json { path: path.into(), source })?;
-        Ok(write_file_atomically(path, json)?)
+        write_json(self, path)
+    }
+}
+
+/// What plans calibrate from in an evaluation file: its identity and timing, without reading its rows
+/// into memory (a whole test set's fates run to megabytes).
+#[derive(Deserialize)]
+pub struct SuiteTiming {
+    /// The evaluation's identity.
+    pub config: serde_json::Value,
+    /// Where and how fast it ran.
+    pub timing: Option<RunTiming>,
+}
+
+impl SuiteTiming {
+    /// Reads the identity and timing of an evaluation file.
+    pub fn read(path: &Path) -> Result<SuiteTiming> {
+        read_json(path)
     }
 }
 
@@ -202,10 +235,7 @@ pub fn write_tables(dir: &ExperimentDir, runs: &[PlannedRun]) -> Result<usize> {
             if rows.config.get("suite") != serde_json::to_value(&run.settings.suite).ok().as_ref() {
                 continue;
             }
-            suites.suite.extend(rows.suite);
-            suites.fates.extend(rows.fates);
-            suites.transfer.extend(rows.transfer);
-            suites.checks.extend(rows.checks);
+            suites.extend(rows);
         }
     }
     all.sanity.extend(suites.checks);
