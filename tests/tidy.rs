@@ -258,3 +258,32 @@ fn every_crate_readme_is_its_crate_doc() {
         }
     }
 }
+
+/// A patched dependency is explained: each `[patch.crates-io]` entry points into `patches/`, has a
+/// section in `patches/README.md` and its change as `patches/<crate>.diff` (what would go upstream).
+#[test]
+fn every_patched_dependency_is_explained_and_its_diff_is_kept() {
+    let manifest = read(&root().join("Cargo.toml"));
+    let readme = read(&root().join("patches/README.md"));
+    let section = manifest.split("[patch.crates-io]").nth(1).unwrap_or("");
+    let entries: Vec<(&str, &str)> = section
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let name = l.split('=').next().unwrap().trim();
+            let path = l.split("path = \"").nth(1).and_then(|p| p.split('"').next()).unwrap_or_else(|| panic!("{name}: a patch without a path"));
+            (name, path)
+        })
+        .collect();
+    for (name, path) in &entries {
+        assert!(path.starts_with("patches/"), "{name}: patched from {path}, outside patches/");
+        assert!(root().join(path).join("Cargo.toml").is_file(), "{name}: no crate at {path}");
+        assert!(readme.contains(&format!("## {name} ")), "{name}: no section in patches/README.md");
+        let diff = read(&root().join(format!("patches/{name}.diff")));
+        for target in diff.lines().filter_map(|l| l.strip_prefix("+++ b/")) {
+            assert!(root().join(path).join(target.trim()).is_file(), "{name}: the diff names {target}, absent from {path}");
+        }
+    }
+}

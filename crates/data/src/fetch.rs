@@ -61,10 +61,18 @@ pub struct Fetched {
 }
 
 /// Brings every canonical file of `dataset` into `DATA_DIR/<dataset>/`, skipping files already valid.
+/// A failed fetch that got nothing leaves no empty dataset directory behind (one would read as data
+/// present); partial downloads stay for the next attempt to resume.
 pub fn fetch_dataset(dataset: DatasetId, data_dir: &Path, source: &Source, progress: &dyn Progress) -> Result<Vec<Fetched>> {
     let dest = dataset.dir(data_dir);
+    let existed = dest.exists();
     std::fs::create_dir_all(&dest).map_err(|e| DataError::io(&dest, e))?;
-    dataset.files().iter().map(|file| fetch_file(file, &dest, source, progress)).collect()
+    let fetched: Result<Vec<Fetched>> = dataset.files().iter().map(|file| fetch_file(file, &dest, source, progress)).collect();
+    if fetched.is_err() && !existed {
+        // Fails (and is meant to) unless the directory is still empty.
+        let _ = std::fs::remove_dir(&dest);
+    }
+    fetched
 }
 
 /// Brings one canonical file into `dest_dir`.

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use specreg_data::fetch::{NoProgress, Source, fetch_file};
+use specreg_data::fetch::{NoProgress, Source, fetch_dataset, fetch_file};
 use specreg_data::verify::{Check, DatasetReport, check_file, sha256_bytes, verify_dataset};
 use specreg_data::{CanonicalFile, DataError, DatasetId};
 
@@ -179,4 +179,19 @@ fn download_with_wrong_checksum_is_an_error_and_leaves_nothing() {
     let msg = err.to_string();
     assert!(msg.contains("checksum mismatch") && msg.contains(file.sha256), "{msg}");
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
+
+/// A fetch that gets nothing (here: a source directory without the files) leaves no empty dataset
+/// directory behind, which would read as the dataset being there; an existing one is kept.
+#[test]
+fn a_failed_fetch_leaves_no_empty_dataset_directory() {
+    let data = tempfile::tempdir().unwrap();
+    let empty_source = tempfile::tempdir().unwrap();
+    let err = fetch_dataset(DatasetId::Cifar10, data.path(), &Source::LocalDir(empty_source.path().into()), &NoProgress).unwrap_err();
+    assert!(matches!(err, DataError::Missing { .. }), "{err}");
+    assert!(!DatasetId::Cifar10.dir(data.path()).exists(), "an empty dataset directory was left behind");
+
+    std::fs::create_dir_all(DatasetId::Cifar10.dir(data.path())).unwrap();
+    fetch_dataset(DatasetId::Cifar10, data.path(), &Source::LocalDir(empty_source.path().into()), &NoProgress).unwrap_err();
+    assert!(DatasetId::Cifar10.dir(data.path()).is_dir(), "a directory the user made was removed");
 }
