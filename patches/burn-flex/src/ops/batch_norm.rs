@@ -43,8 +43,10 @@ impl Dims {
         self.c * self.s
     }
 
-    fn count(&self) -> f64 {
-        (self.n * self.s) as f64
+    /// Per-channel means from per-channel sums.
+    fn means(&self, sums: &[f64]) -> Vec<f32> {
+        let count = (self.n * self.s) as f64;
+        sums.iter().map(|s| (s / count) as f32).collect()
     }
 }
 
@@ -55,13 +57,9 @@ pub(crate) fn supported(x: &FlexTensor) -> bool {
         && x.layout().shape().num_elements() > 0
 }
 
+/// The values of a small (per-channel) tensor, copied.
 fn contiguous_f32(t: &FlexTensor) -> Vec<f32> {
-    let t = t.to_contiguous();
-    let (start, end) = t
-        .layout()
-        .contiguous_offsets()
-        .expect("contiguous after to_contiguous");
-    t.storage::<f32>()[start..end].to_vec()
+    values(&t.to_contiguous()).to_vec()
 }
 
 /// The values of a contiguous tensor (see [`FlexTensor::to_contiguous`]), borrowed.
@@ -184,6 +182,19 @@ fn inv_std(variance: &[f32], epsilon: f64) -> Vec<f32> {
         .collect()
 }
 
+/// `x * scale[ch] + shift[ch]` for every element of channel `ch`, as a new tensor of `shape`.
+fn scaled_and_shifted(
+    xs: &[f32],
+    dims: Dims,
+    shape: Shape,
+    scale: &[f32],
+    shift: &[f32],
+) -> FlexTensor {
+    let mut out = vec![0.0f32; shape.num_elements()];
+    map_channels(dims, &mut out, |i, ch| xs[i] * scale[ch] + shift[ch]);
+    tensor(out, shape)
+}
+
 /// `y = (x - mean) * gamma / sqrt(var + eps) + beta` with given statistics.
 pub(crate) fn forward(
     x: FlexTensor,
@@ -201,11 +212,7 @@ pub(crate) fn forward(
         &contiguous_f32(&mean),
         &inv_std(&contiguous_f32(&variance), epsilon),
     );
-    let x = x.to_contiguous();
-    let xs = values(&x);
-    let mut out = vec![0.0f32; shape.num_elements()];
-    map_channels(dims, &mut out, |i, ch| xs[i] * scale[ch] + shift[ch]);
-    tensor(out, shape)
+    scaled_and_shifted(values(&x.to_contiguous()), dims, shape, &scale, &shift)
 }
 
 /// The batch's statistics and the normalised output: `(output, mean, biased variance)`.
@@ -220,23 +227,21 @@ pub(crate) fn train(
     let x = x.to_contiguous();
     let xs = values(&x);
     let [sum] = channel_sums::<1>(dims, |i, _| [xs[i]]);
-    let mean: Vec<f32> = sum.iter().map(|s| (s / dims.count()) as f32).collect();
+    let mean = dims.means(&sum);
     let [squares] = channel_sums::<1>(dims, |i, ch| {
         let d = xs[i] - mean[ch];
         [d * d]
     });
-    let variance: Vec<f32> = squares.iter().map(|s| (s / dims.count()) as f32).collect();
+    let variance = dims.means(&squares);
     let (scale, shift) = affine(
         &contiguous_f32(&gamma),
         &contiguous_f32(&beta),
         &mean,
         &inv_std(&variance, epsilon),
     );
-    let mut out = vec![0.0f32; shape.num_elements()];
-    map_channels(dims, &mut out, |i, ch| xs[i] * scale[ch] + shift[ch]);
     let channels = Shape::new([dims.c]);
     (
-        tensor(out, shape),
+        scaled_and_shifted(xs, dims, shape, &scale, &shift),
         tensor(mean, channels.clone()),
         tensor(variance, channels),
     )
@@ -262,8 +267,7 @@ pub(crate) fn backward(
         let xhat = (xs[i] - mean[ch]) * inv[ch];
         [gs[i], gs[i] * xhat]
     });
-    let mean_g: Vec<f32> = sum_g.iter().map(|s| (s / dims.count()) as f32).collect();
-    let mean_gx: Vec<f32> = sum_gx.iter().map(|s| (s / dims.count()) as f32).collect();
+    let (mean_g, mean_gx) = (dims.means(&sum_g), dims.means(&sum_gx));
     let scale: Vec<f32> = gamma.iter().zip(&inv).map(|(g, i)| g * i).collect();
     let mut x_grad = vec![0.0f32; shape.num_elements()];
     map_channels(dims, &mut x_grad, |i, ch| {
