@@ -1,7 +1,10 @@
-//! The CPU backend's tanh and batch normalisation, which the workspace patches in burn-flex
-//! (`patches/burn-flex`) for speed, against their definitions computed here in f64.
+//! The CPU backend's tanh, batch normalisation and max pooling, which the workspace patches in
+//! burn-flex (`patches/burn-flex`) for speed, against their definitions computed here (in f64 where
+//! arithmetic is involved).
 
 use burn::prelude::*;
+use burn::tensor::module::max_pool2d_with_indices;
+use burn::tensor::ops::MaxPoolOptions;
 
 fn device() -> Device {
     Device::flex()
@@ -130,4 +133,88 @@ fn tanh_is_tanh_to_a_few_ulps_and_its_gradient_is_one_minus_its_square() {
     let grads = specreg_models::tanh(x.clone()).sum().backward();
     let slope: Vec<f64> = xs.iter().map(|&v| 1.0 - (v as f64).tanh().powi(2)).collect();
     assert_close("tanh gradient", &values(x.grad(&grads).unwrap()), &slope, 1e-6);
+}
+
+/// Max pooling with indices against its definition: the first strict maximum of each window in
+/// row-major order, a NaN beating numbers and the last NaN beating earlier ones, indices as flat
+/// positions in the input plane. Windows that all lie inside the input take the patched path; the
+/// padded and ceil-mode cases, which keep burn-flex's generic loop, are checked alongside.
+#[test]
+fn max_pool_with_indices_matches_its_definition() {
+    /// One pooling and the input's height and width.
+    struct Case {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil: bool,
+        input: [usize; 2],
+    }
+    let case = |kernel, stride, padding, dilation, ceil, input| Case { kernel, stride, padding, dilation, ceil, input };
+    let cases = [
+        case([2, 2], [2, 2], [0, 0], [1, 1], false, [26, 26]),
+        case([2, 2], [2, 2], [0, 0], [1, 1], false, [11, 11]),
+        case([3, 2], [1, 2], [0, 0], [1, 1], false, [9, 8]),
+        case([2, 3], [2, 1], [0, 0], [2, 1], false, [10, 7]),
+        case([2, 2], [2, 2], [0, 0], [1, 1], true, [7, 9]),
+        case([3, 3], [2, 2], [1, 1], [1, 1], false, [8, 8]),
+    ];
+    for (case, Case { kernel, stride, padding, dilation, ceil, input: [h, w] }) in cases.into_iter().enumerate() {
+        let (batch, channels) = (3, 5);
+        // Coarse values make ties common; some NaNs, two in one window in places.
+        let mut x: Vec<f32> = pseudo_random(batch * channels * h * w, case as u64 + 7).iter().map(|v| v.round()).collect();
+        for k in (0..x.len()).step_by(37) {
+            x[k] = f32::NAN;
+            if k + 1 < x.len() {
+                x[k + 1] = f32::NAN;
+            }
+        }
+        let input = Tensor::<1>::from_floats(x.as_slice(), &device()).reshape([batch, channels, h, w]);
+        let options = MaxPoolOptions::new(kernel).with_stride(stride).with_padding(padding).with_dilation(dilation).with_ceil_mode(ceil);
+        let (pooled, indices) = max_pool2d_with_indices(input, options);
+        let [_, _, out_h, out_w] = pooled.dims();
+        let got = values(pooled.flatten(0, 3));
+        let got_at: Vec<i64> = indices.flatten::<1>(0, 3).into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+        let size = |input: usize, k: usize, s: usize, p: usize, d: usize| {
+            let span = input + 2 * p - d * (k - 1) - 1;
+            let out = if ceil { span.div_ceil(s) + 1 } else { span / s + 1 };
+            // The last window must start inside the input or the left padding.
+            if ceil && (out - 1) * s >= input + p { out - 1 } else { out }
+        };
+        assert_eq!(
+            [out_h, out_w],
+            [size(h, kernel[0], stride[0], padding[0], dilation[0]), size(w, kernel[1], stride[1], padding[1], dilation[1])],
+            "case {case}: output size"
+        );
+        for plane in 0..batch * channels {
+            for (oh, ow) in (0..out_h).flat_map(|oh| (0..out_w).map(move |ow| (oh, ow))) {
+                let mut best: Option<(f32, usize)> = None;
+                for kh in 0..kernel[0] {
+                    for kw in 0..kernel[1] {
+                        let (ih, iw) = (
+                            (oh * stride[0] + kh * dilation[0]) as isize - padding[0] as isize,
+                            (ow * stride[1] + kw * dilation[1]) as isize - padding[1] as isize,
+                        );
+                        if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
+                            continue;
+                        }
+                        let at = ih as usize * w + iw as usize;
+                        let v = x[plane * h * w + at];
+                        if best.is_none_or(|(b, _)| v > b || v.is_nan()) {
+                            best = Some((v, at));
+                        }
+                    }
+                }
+                let (want, want_at) = best.expect("every window overlaps the input");
+                let k = (plane * out_h + oh) * out_w + ow;
+                let same = (got[k].is_nan() && want.is_nan()) || got[k] == want;
+                assert!(
+                    same && got_at[k] == want_at as i64,
+                    "case {case}, plane {plane}, output ({oh}, {ow}): got {} at {}, want {want} at {want_at}",
+                    got[k],
+                    got_at[k]
+                );
+            }
+        }
+    }
 }

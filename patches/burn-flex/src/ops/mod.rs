@@ -112,6 +112,7 @@ mod int;
 pub mod interpolate;
 pub mod mask;
 pub mod matmul;
+mod max_pool2d;
 mod module;
 pub mod pool;
 mod qtensor;

@@ -439,6 +439,16 @@ pub fn max_pool2d_with_indices_f32(
     dilation: [usize; 2],
     ceil_mode: bool,
 ) -> (FlexTensor, FlexTensor) {
+    if let Some(pooled) = super::max_pool2d::max_pool2d_whole_windows_f32(
+        &x,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    ) {
+        return pooled;
+    }
     let x_3d = expand_2d_to_3d(&x);
     let (output, indices) = max_pool3d_with_indices_f32(
         x_3d,
