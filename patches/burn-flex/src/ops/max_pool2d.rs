@@ -69,18 +69,17 @@ pub(crate) fn max_pool2d_whole_windows_f32(
         for oh in 0..out_h {
             let best = &mut out[oh * out_w..(oh + 1) * out_w];
             let best_at = &mut idx[oh * out_w..(oh + 1) * out_w];
+            // Each window starts from its first element; comparing that element with itself
+            // again below changes nothing.
+            for (ow, (b, a)) in best.iter_mut().zip(best_at.iter_mut()).enumerate() {
+                let at = oh * stride[0] * in_w + ow * stride[1];
+                *b = src[at];
+                *a = at as i64;
+            }
             for kh in 0..kernel[0] {
                 let row = (oh * stride[0] + kh * dilation[0]) * in_w;
                 for kw in 0..kernel[1] {
                     let first = row + kw * dilation[1];
-                    if kh == 0 && kw == 0 {
-                        for (ow, (b, a)) in best.iter_mut().zip(best_at.iter_mut()).enumerate() {
-                            let at = first + ow * stride[1];
-                            *b = src[at];
-                            *a = at as i64;
-                        }
-                        continue;
-                    }
                     for (ow, (b, a)) in best.iter_mut().zip(best_at.iter_mut()).enumerate() {
                         let at = first + ow * stride[1];
                         let v = src[at];
