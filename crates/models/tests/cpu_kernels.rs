@@ -1,6 +1,6 @@
-//! The CPU backend's tanh, batch normalisation and max pooling, which the workspace patches in
-//! burn-flex (`patches/burn-flex`) for speed, against their definitions computed here (in f64 where
-//! arithmetic is involved).
+//! The CPU backend's tanh, batch normalisation, max pooling and convolution weight and bias
+//! gradients, which the workspace patches in burn-flex (`patches/burn-flex`) for speed, against
+//! their definitions computed here (in f64 where arithmetic is involved).
 
 use burn::prelude::*;
 use burn::tensor::module::max_pool2d_with_indices;
@@ -215,6 +215,93 @@ fn max_pool_with_indices_matches_its_definition() {
                     got_at[k]
                 );
             }
+        }
+    }
+}
+
+/// The weight and bias gradients of a 2D convolution (through autodiff, and the weight gradient
+/// also directly in f64) against `Σ_n Σ_positions grad · input patch`, computed here in f64, for
+/// strides, dilations, symmetric and asymmetric padding and groups.
+#[test]
+fn conv2d_weight_and_bias_gradients_match_their_definitions() {
+    use burn::tensor::FloatDType;
+    use burn::tensor::module::{conv2d, conv2d_weight_backward};
+    use burn::tensor::ops::ConvOptions;
+
+    // (batch, in channels, h, w), (out channels, kh, kw), stride, dilation, padding (begin, end), groups
+    type Case = ([usize; 4], [usize; 3], [usize; 2], [usize; 2], [(usize, usize); 2], usize);
+    let cases: [Case; 6] = [
+        ([5, 1, 12, 12], [4, 3, 3], [1, 1], [1, 1], [(0, 0), (0, 0)], 1),
+        ([3, 6, 9, 11], [8, 3, 3], [1, 1], [1, 1], [(0, 0), (0, 0)], 1),
+        ([2, 3, 10, 9], [5, 3, 2], [2, 3], [1, 1], [(1, 1), (2, 2)], 1),
+        ([2, 4, 11, 10], [6, 2, 3], [1, 2], [2, 1], [(1, 0), (0, 2)], 2),
+        ([4, 2, 7, 8], [3, 5, 5], [1, 1], [1, 1], [(2, 2), (2, 2)], 1),
+        // Enough positions for several tiles and lanes.
+        ([40, 8, 20, 20], [16, 3, 3], [1, 1], [1, 1], [(1, 1), (1, 1)], 1),
+    ];
+    for (case, (xd, [co, kh, kw], stride, dilation, padding, groups)) in cases.into_iter().enumerate() {
+        let [n, ci, h, w] = xd;
+        let cpg = ci / groups;
+        let opg = co / groups;
+        let options = ConvOptions { stride, padding, dilation, groups };
+        let out_len = |len: usize, k: usize, s: usize, d: usize, (b, e): (usize, usize)| (len + b + e - d * (k - 1) - 1) / s + 1;
+        let (oh, ow) = (out_len(h, kh, stride[0], dilation[0], padding[0]), out_len(w, kw, stride[1], dilation[1], padding[1]));
+        let x = pseudo_random(n * ci * h * w, 10 + case as u64);
+        let weight = pseudo_random(co * cpg * kh * kw, 20 + case as u64);
+        let bias = pseudo_random(co, 30 + case as u64);
+        let upstream = pseudo_random(n * co * oh * ow, 40 + case as u64);
+
+        // Each sum, and the sum of its terms' magnitudes (the scale of f32 rounding in it).
+        let (mut want_w, mut scale_w) = (vec![0.0f64; weight.len()], vec![0.0f64; weight.len()]);
+        let (mut want_b, mut scale_b) = (vec![0.0f64; co], vec![0.0f64; co]);
+        for b in 0..n {
+            for o in 0..co {
+                let group = o / opg;
+                for (y, xo) in (0..oh).flat_map(|y| (0..ow).map(move |xo| (y, xo))) {
+                    let g = upstream[((b * co + o) * oh + y) * ow + xo] as f64;
+                    want_b[o] += g;
+                    scale_b[o] += g.abs();
+                    for (c, i, j) in (0..cpg).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| (c, i, j)))) {
+                        let row = (y * stride[0] + i * dilation[0]) as isize - padding[0].0 as isize;
+                        let col = (xo * stride[1] + j * dilation[1]) as isize - padding[1].0 as isize;
+                        if row < 0 || col < 0 || row >= h as isize || col >= w as isize {
+                            continue;
+                        }
+                        let input = x[((b * ci + group * cpg + c) * h + row as usize) * w + col as usize] as f64;
+                        let k = ((o * cpg + c) * kh + i) * kw + j;
+                        want_w[k] += g * input;
+                        scale_w[k] += (g * input).abs();
+                    }
+                }
+            }
+        }
+
+        let ad = device().autodiff();
+        let tensor = |v: &[f32], device: &Device| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
+        let x_t: Tensor<4> = tensor(&x, &ad).reshape(xd);
+        let w_t: Tensor<4> = tensor(&weight, &ad).reshape([co, cpg, kh, kw]).require_grad();
+        let b_t = tensor(&bias, &ad).require_grad();
+        let out = conv2d(x_t, w_t.clone(), Some(b_t.clone()), options.clone());
+        assert_eq!(out.dims(), [n, co, oh, ow], "case {case}: output shape");
+        let grads = (out * tensor(&upstream, &ad).reshape([n, co, oh, ow])).sum().backward();
+        let what = format!("case {case}");
+        let check = |name: &str, got: Vec<f32>, want: &[f64], scale: &[f64]| {
+            assert_eq!(got.len(), want.len(), "{what} {name}: length");
+            for (k, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
+                let error = (g as f64 - w).abs();
+                assert!(error <= 1e-6 * (1.0 + s), "{what} {name}[{k}]: {g} against {w} (error {error:e}, terms' magnitudes {s})");
+            }
+        };
+        check("weight gradient", values(w_t.grad(&grads).unwrap().reshape([weight.len()])), &want_w, &scale_w);
+        check("bias gradient", values(b_t.grad(&grads).unwrap()), &want_b, &scale_b);
+
+        // The same kernel in f64 (and so the dtype dispatch) without autodiff.
+        let plain = device();
+        let wide = |v: &[f32], dims: [usize; 4]| tensor(v, &plain).reshape(dims).cast(FloatDType::F64);
+        let direct = conv2d_weight_backward(wide(&x, xd), wide(&weight, [co, cpg, kh, kw]), wide(&upstream, [n, co, oh, ow]), options);
+        let direct: Vec<f64> = direct.reshape([weight.len()]).into_data().try_into_vec_as::<f64>().unwrap();
+        for (k, (&got, &want)) in direct.iter().zip(&want_w).enumerate() {
+            assert!((got - want).abs() <= 1e-13 * (1.0 + scale_w[k]), "{what} f64 weight gradient[{k}]: {got} against {want}");
         }
     }
 }

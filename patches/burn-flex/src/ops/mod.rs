@@ -99,6 +99,7 @@ mod conv_common;
 mod batch_norm;
 pub mod conv;
 pub mod conv_transpose;
+mod conv_weight_grad;
 pub mod cumulative;
 pub mod deform_conv;
 pub mod expand;
