@@ -133,6 +133,15 @@ fn tanh_is_tanh_to_a_few_ulps_and_its_gradient_is_one_minus_its_square() {
     let grads = specreg_models::tanh(x.clone()).sum().backward();
     let slope: Vec<f64> = xs.iter().map(|&v| 1.0 - (v as f64).tanh().powi(2)).collect();
     assert_close("tanh gradient", &values(x.grad(&grads).unwrap()), &slope, 1e-6);
+
+    // With an upstream gradient that is not all ones, and the output used twice, each element's slope
+    // is scaled by its own upstream value.
+    let weights = pseudo_random(1000, 6);
+    let w = Tensor::<1>::from_data(TensorData::new(weights.clone(), [weights.len()]), &device().autodiff());
+    let y = specreg_models::tanh(x.clone());
+    let grads = (y.clone() * w + y * 0.5).sum().backward();
+    let chained: Vec<f64> = slope.iter().zip(&weights).map(|(s, &w)| s * (w as f64 + 0.5)).collect();
+    assert_close("tanh gradient under an upstream gradient", &values(x.grad(&grads).unwrap()), &chained, 1e-6);
 }
 
 /// Max pooling with indices against its definition: the first strict maximum of each window in
