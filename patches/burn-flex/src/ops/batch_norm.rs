@@ -147,9 +147,17 @@ fn channel_sums<const K: usize, const P: usize>(
     total
 }
 
-/// Per-channel values `[a, b, ...]` side by side, one array per channel.
-fn per_channel<const P: usize>(columns: [&[f32]; P]) -> Vec<[f32; P]> {
-    let c = columns[0].len();
+/// Per-channel values `[a, b, ...]` side by side, one array for each of the `c` channels. Each column
+/// must have `c` values: the kernels zip over these arrays, so a short one would silently leave
+/// channels out.
+fn per_channel<const P: usize>(c: usize, columns: [&[f32]; P]) -> Vec<[f32; P]> {
+    for column in columns {
+        assert_eq!(
+            column.len(),
+            c,
+            "batch norm: a per-channel tensor's length differs from the channels"
+        );
+    }
     (0..c).map(|ch| columns.map(|col| col[ch])).collect()
 }
 
@@ -218,7 +226,7 @@ fn scaled_and_shifted(
     shift: &[f32],
 ) -> FlexTensor {
     let mut out = vec![0.0f32; shape.num_elements()];
-    let params = per_channel([scale, shift]);
+    let params = per_channel(dims.c, [scale, shift]);
     map_channels(dims, &mut out, (xs, xs), &params, |x, _, [scale, shift]| {
         x * scale + shift
     });
@@ -256,13 +264,17 @@ pub(crate) fn train(
     let dims = Dims::of(&shape);
     let x = x.to_contiguous();
     let xs = values(&x);
-    let none = vec![[]; dims.c];
-    let [sum] = channel_sums(dims, (xs, xs), &none, |x, _, []| [x]);
+    let [sum] = channel_sums(dims, (xs, xs), &per_channel(dims.c, []), |x, _, []| [x]);
     let mean = dims.means(&sum);
-    let [squares] = channel_sums(dims, (xs, xs), &per_channel([&mean]), |x, _, [mean]| {
-        let d = x - mean;
-        [d * d]
-    });
+    let [squares] = channel_sums(
+        dims,
+        (xs, xs),
+        &per_channel(dims.c, [&mean]),
+        |x, _, [mean]| {
+            let d = x - mean;
+            [d * d]
+        },
+    );
     let variance = dims.means(&squares);
     let (scale, shift) = affine(
         &contiguous_f32(&gamma),
@@ -297,7 +309,7 @@ pub(crate) fn backward(
     let [sum_g, sum_gx] = channel_sums(
         dims,
         (xs, gs),
-        &per_channel([&mean, &inv]),
+        &per_channel(dims.c, [&mean, &inv]),
         |x, g, [mean, inv]| {
             let xhat = (x - mean) * inv;
             [g, g * xhat]
@@ -310,7 +322,7 @@ pub(crate) fn backward(
         dims,
         &mut x_grad,
         (xs, gs),
-        &per_channel([&mean, &inv, &scale, &mean_g, &mean_gx]),
+        &per_channel(dims.c, [&mean, &inv, &scale, &mean_g, &mean_gx]),
         |x, g, [mean, inv, scale, mean_g, mean_gx]| {
             let xhat = (x - mean) * inv;
             scale * (g - mean_g - xhat * mean_gx)
