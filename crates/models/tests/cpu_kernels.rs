@@ -144,6 +144,39 @@ fn tanh_is_tanh_to_a_few_ulps_and_its_gradient_is_one_minus_its_square() {
     assert_close("tanh gradient under an upstream gradient", &values(x.grad(&grads).unwrap()), &chained, 1e-6);
 }
 
+/// tanh's backward pass is `g · (1 − y·y)` in f32 from the forward output `y`, exactly (the value
+/// burn's composed default gives), whether the upstream gradient is a dense buffer of its own (the
+/// fused in-place kernel, over several parallel chunks here) or a transposed view (the general path).
+#[test]
+fn tanh_backward_is_exactly_the_f32_formula_on_both_paths() {
+    let (rows, cols) = (300, 500);
+    let xs = pseudo_random(rows * cols, 7);
+    let ws = pseudo_random(rows * cols, 8);
+    let ad = device().autodiff();
+    let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [rows, cols]), &ad).require_grad();
+    let y = specreg_models::tanh(x.clone());
+    let ys = values(y.clone().reshape([rows * cols]));
+
+    let w = Tensor::<2>::from_data(TensorData::new(ws.clone(), [rows, cols]), &ad);
+    let grads = (y * w).sum().backward();
+    let want: Vec<f32> = ys.iter().zip(&ws).map(|(&y, &g)| g * (1.0 - y * y)).collect();
+    let got = values(x.grad(&grads).unwrap().reshape([rows * cols]));
+    assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "dense upstream gradient");
+
+    // The upstream gradient arrives transposed: element (i, j) of y meets ws[j * rows + i].
+    let wt = Tensor::<2>::from_data(TensorData::new(ws.clone(), [cols, rows]), &ad);
+    let y = specreg_models::tanh(x.clone());
+    let grads = (y.transpose() * wt).sum().backward();
+    let want: Vec<f32> = (0..rows * cols)
+        .map(|k| {
+            let (i, j) = (k / cols, k % cols);
+            ws[j * rows + i] * (1.0 - ys[k] * ys[k])
+        })
+        .collect();
+    let got = values(x.grad(&grads).unwrap().reshape([rows * cols]));
+    assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "transposed upstream gradient");
+}
+
 /// Max pooling with indices against its definition: the first strict maximum of each window in
 /// row-major order, a NaN beating numbers and the last NaN beating earlier ones, indices as flat
 /// positions in the input plane. Windows that all lie inside the input take the patched path; the
