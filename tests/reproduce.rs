@@ -275,6 +275,38 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     assert_eq!(png_size(&out.path().join("E2-MLP/figures/spectra.png")), (1920, 528));
 }
 
+/// Shards run one after another (`--shard K/4`, one E2-MLP run each), in both orders: in one of them
+/// a run that transfers from Vanilla is trained before Vanilla, and its shard must leave the
+/// evaluation to Vanilla's shard, which picks it up. Collected, nothing is missing.
+#[test]
+fn shards_in_either_order_leave_no_evaluation_missing() {
+    let data = data_dir();
+    let mut left_to_later = 0;
+    for order in [[1, 2, 3, 4], [4, 3, 2, 1]] {
+        let out = tempfile::tempdir().unwrap();
+        let common =
+            ["reproduce", "--profile", "smoke", "--offline", "--only", "E2-MLP", "--out", out.path().to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+        let mut left = 0;
+        for k in order {
+            let shard = format!("{k}/4");
+            let code = xtask(&[&common[..], &["--shard", &shard]].concat()).unwrap_or_else(|e| panic!("shard {shard}: {e:#}"));
+            left += usize::from(code != std::process::ExitCode::SUCCESS);
+        }
+        let collected = xtask(&[&common[..], &["--collect"]].concat()).unwrap();
+        assert_eq!(collected, std::process::ExitCode::SUCCESS, "order {order:?}: collect found runs or evaluations missing");
+        let runs = out.path().join("E2-MLP/runs/mnist");
+        let trained: Vec<PathBuf> =
+            std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.to_string_lossy().ends_with(".suite.json")).collect();
+        assert_eq!(trained.len(), variant_count("E2-MLP"), "order {order:?}: {trained:?}");
+        for run in trained {
+            assert!(run.with_extension("suite.json").is_file(), "order {order:?}: {} has no evaluation", run.display());
+        }
+        left_to_later += left;
+    }
+    // The case this test is for happened: a shard that could not evaluate said so by its exit status.
+    assert!(left_to_later > 0, "no shard ever had to leave an evaluation to a later one");
+}
+
 #[test]
 fn unknown_experiments_and_bad_profiles_are_refused() {
     let out = tempfile::tempdir().unwrap();
