@@ -434,27 +434,17 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
         println!("{label}: {}{left}", outcome.describe(rows.as_ref()));
     }
     // The slice's evaluations, once its runs are trained: transfer sources come from every experiment's
-    // planned runs.
+    // planned runs. After each run come the finished runs of other slices that transfer from it: their
+    // process may have looked for it before this one started it, and left them. Each process trains its
+    // own runs before it looks at the other's, so at least one of the two sees both finished.
     let planned: Vec<PlannedRun> = jobs.iter().flat_map(|j| j.runs.iter().cloned()).collect();
-    let experiment_of = |run: &PlannedRun| -> Vec<PlannedRun> { planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect() };
     for &j in slice {
-        for run in &jobs[j].runs {
-            if env.finished(run).is_some() {
-                report.shard_unevaluated.extend(run_evaluations(&[run], &experiment_of(run), env, data)?);
-            }
-        }
-    }
-    // Then the finished runs of other slices whose transfer source this slice trained: their process
-    // may have looked for the source before this one started it, and left them. Each process trains
-    // its own runs before it looks at the other's, so at least one of the two sees both finished.
-    for &j in slice {
-        for source in jobs[j].runs.iter().filter(|r| env.finished(r).is_some()) {
-            let experiment = experiment_of(source);
-            let dependents: Vec<&PlannedRun> = experiment
-                .iter()
-                .filter(|r| transfer_source(env, &experiment, r).is_some_and(|s| s.label() == source.label()) && env.finished(r).is_some())
-                .collect();
-            report.shard_unevaluated.extend(run_evaluations(&dependents, &experiment, env, data)?);
+        for run in jobs[j].runs.iter().filter(|r| env.finished(r).is_some()) {
+            let experiment: Vec<PlannedRun> = planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect();
+            let dependents =
+                experiment.iter().filter(|r| transfer_source(env, &experiment, r).is_some_and(|s| s.label() == run.label()) && env.finished(r).is_some());
+            let runs: Vec<&PlannedRun> = std::iter::once(run).chain(dependents).collect();
+            report.shard_unevaluated.extend(run_evaluations(&runs, &experiment, env, data)?);
         }
     }
     Ok(report)
