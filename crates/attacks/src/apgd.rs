@@ -269,7 +269,16 @@ fn run_once<const D: usize, M: Classifier<D>>(
 /// run (unchanged inputs where the model was wrong to begin with). `first` is the
 /// index of the batch's first example in the evaluated set, which keys all randomness.
 pub fn apgd<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor<1, Int>, s: &ApgdSettings, first: usize) -> Tensor<D> {
+    let indices: Vec<usize> = (first..first + x.dims()[0]).collect();
+    apgd_indexed(model, x, y, s, &indices)
+}
+
+/// [`apgd`] on examples whose indices in the evaluated set are `indices` (one per row, in any order):
+/// each example gets the random starts it gets in any batch, so the examples an ensemble still has
+/// to attack, wherever they lie, run as one batch.
+pub(crate) fn apgd_indexed<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor<1, Int>, s: &ApgdSettings, indices: &[usize]) -> Tensor<D> {
     let n = x.dims()[0];
+    debug_assert_eq!(indices.len(), n, "one index per example");
     let device = x.device();
     let labels: Vec<i64> = y.clone().into_data().iter::<i64>().collect();
     let clean: Vec<i64> = predictions(model.logits(x.clone())).into_data().iter::<i64>().collect();
@@ -298,7 +307,7 @@ pub fn apgd<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor
         let index = Tensor::<1, Int>::from_data(TensorData::new(remaining.iter().map(|&i| i as i64).collect::<Vec<_>>(), [m]), &device);
         let (sub_x, sub_y) = (x.clone().select(0, index.clone()), y.clone().select(0, index.clone()));
         // Each example's start is drawn for its index in the evaluated set: the same in any batch.
-        let global: Vec<usize> = remaining.iter().map(|&i| first + i).collect();
+        let global: Vec<usize> = remaining.iter().map(|&i| indices[i]).collect();
         let starts = group.iter().map(|&(t, restart)| random_start(&sub_x, s, (restart + 100 * ranks[t].unwrap_or(0)) as u64, &global)).collect();
         let stacked_targets = targets[group[0].0]
             .as_ref()

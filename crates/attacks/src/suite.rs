@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::Classifier;
-use crate::apgd::{ApgdLoss, ApgdSettings, apgd};
+use crate::apgd::{ApgdLoss, ApgdSettings, apgd_indexed};
 use crate::attack::Attack;
 use crate::error::{AttackError, Result};
 use crate::fab::{FabSettings, fab_targeted};
@@ -109,8 +109,8 @@ pub fn autoattack<const D: usize, M: Classifier<D>>(
         let global: Vec<usize> = remaining.iter().map(|&i| first + i).collect();
         let adversarial = match *attack {
             Attack::Apgd { norm, loss, iterations, restarts } => {
-                // APGD keys its starts by the example's index: subsets are passed example-indexed.
-                apgd_at(model, sub_x, sub_y.clone(), &ApgdSettings { norm, epsilon, iterations, restarts, loss, seed: s.seed }, &global)
+                // APGD keys its starts by the example's index, so the scattered survivors run as one batch.
+                apgd_indexed(model, sub_x, sub_y.clone(), &ApgdSettings { norm, epsilon, iterations, restarts, loss, seed: s.seed }, &global)
             }
             Attack::Fab { norm, targets, iterations } => fab_targeted(model, sub_x, sub_y.clone(), &FabSettings { norm, epsilon, iterations, targets }).0,
             Attack::Square { queries, p_init } => {
@@ -145,22 +145,6 @@ pub fn autoattack<const D: usize, M: Classifier<D>>(
 fn wrong_subset<const D: usize, M: Classifier<D>>(model: &M, points: Tensor<D>, y: &Tensor<1, Int>) -> Vec<bool> {
     let labels: Vec<i64> = y.clone().into_data().iter::<i64>().collect();
     predictions(model.logits(points)).into_data().iter::<i64>().zip(&labels).map(|(p, l)| p != *l).collect()
-}
-
-/// APGD on rows whose indices in the evaluated set are `indices`: rows are attacked in runs of
-/// consecutive indices, so each example's random start is the one it gets in a full batch.
-fn apgd_at<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y: Tensor<1, Int>, s: &ApgdSettings, indices: &[usize]) -> Tensor<D> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    while start < indices.len() {
-        let mut end = start + 1;
-        while end < indices.len() && indices[end] == indices[end - 1] + 1 {
-            end += 1;
-        }
-        parts.push(apgd(model, x.clone().narrow(0, start, end - start), y.clone().narrow(0, start, end - start), s, indices[start]));
-        start = end;
-    }
-    Tensor::cat(parts, 0)
 }
 
 /// Robust accuracy of one attack of the ensemble (or [`WORST_CASE`], all four) at one ε.

@@ -1,12 +1,15 @@
 //! Batch whitening (protocol §1.3): `y = L⁻¹ (x − mean)` with `L Lᵀ = X̃ᵀX̃/B + εI`, on batch
 //! statistics in training and evaluation alike.
 //!
-//! burn has no differentiable Cholesky, so the factor is computed on the host (f64, faer) and the
-//! gradient through Σ is supplied by a first-order surrogate: with `W = L⁻¹` and
-//! `Δ = Σ − stop_grad(Σ)` (exactly zero, but carrying Σ's gradient),
-//! `W_eff = W − Φ(W Δ Wᵀ) W`, where Φ keeps the lower triangle and halves the diagonal.
-//! `W_eff` equals `W` in value and has the derivative of `Σ ↦ chol(Σ)⁻¹`
-//! (`dW = −Φ(W dΣ Wᵀ) W`), so the whitened output is exact and its gradient is the true one.
+//! burn has no differentiable Cholesky, so the factor `W = L⁻¹` is computed on the host (f64, faer)
+//! and the gradient through Σ is supplied by a surrogate that equals the output in value. Since
+//! `dW = −Φ(W dΣ Wᵀ) W` (Φ keeps the lower triangle and halves the diagonal) and `W dΣ Wᵀ = d(YᵀY)/B`
+//! for `Y = X̃Wᵀ` with `W` held fixed, the whitened output's derivative is `dY − Y Φ(d(YᵀY)/B)ᵀ`.
+//! The layer returns `Y − sg(Y) Φ(E + Eᵀ)ᵀ / B` with `E = sg(Y)ᵀY − sg(sg(Y)ᵀY)`: `E` is exactly
+//! zero, so the value is `Y` bit for bit, and backpropagating a gradient `G` gives
+//! `(G − Y (K + Kᵀ)/B) W` with `K = Φ(GᵀY)`, the true gradient. That costs six `B·N²` products per
+//! step (forward and backward), where differentiating `W Δ Wᵀ` with `Δ = Σ − sg(Σ)` cost six `B·N²`
+//! and six `N³`.
 
 use burn::prelude::*;
 use ndarray::ArrayView2;
@@ -49,16 +52,16 @@ impl Whiten {
         let w = Tensor::<2>::from_data(TensorData::new(self.host_inverse_factor(x.clone()), [units, units]), &device);
         let tracked = x.is_tracked();
         let centred = x.clone() - x.mean_dim(0);
-        let w_eff = if tracked {
-            // Σ on the device only to carry its gradient; its value cancels in Δ.
-            let sigma = centred.clone().transpose().matmul(centred.clone()) / batch as f64;
-            let delta = sigma.clone() - sigma.detach();
-            let a = w.clone().matmul(delta).matmul(w.clone().transpose());
-            w.clone() - (a * lower_half_mask(units, &device)).matmul(w)
-        } else {
-            w
-        };
-        centred.matmul(w_eff.transpose())
+        let y = centred.matmul(w.transpose());
+        if !tracked {
+            return y;
+        }
+        let fixed = y.clone().detach();
+        // E: YᵀY with the gradient of its right factor only; the symmetrised Φ supplies the other.
+        let gram = fixed.clone().transpose().matmul(y.clone());
+        let e = gram.clone() - gram.detach();
+        let xi = (e.clone() + e.transpose()) * (lower_half_mask(units, &device) / batch as f64);
+        y - fixed.matmul(xi.transpose())
     }
 
     /// `L⁻¹` of the batch covariance plus the ridge, all in f64 on the host. An f32 covariance
