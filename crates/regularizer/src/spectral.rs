@@ -207,9 +207,31 @@ impl SpectralPenalty {
     }
 
     /// The penalty of one batch of activations (batch × N).
+    ///
+    /// A window that ends in the head of the spectrum (S4's ranks τ+1..=100 of 2,000) only depends on
+    /// the `last` leading ranks. Those are found on estimates taken without gradient, and only their
+    /// eigenvectors are differentiated through: the same penalty and gradient, with the backward
+    /// product `N × last` instead of `N × N`.
     pub fn value(&self, hidden: Tensor<2>) -> Result<PenaltyValue, PenaltyError> {
-        let lambda = self.batch_eigenvalues(hidden)?;
-        penalty_of_eigenvalues(lambda, &self.config)
+        let (_, last) = self.config.window(self.width);
+        if 2 * last > self.width {
+            let lambda = self.batch_eigenvalues(hidden)?;
+            return penalty_of_eigenvalues(lambda, &self.config);
+        }
+        let [batch, width] = hidden.dims();
+        if width != self.width || batch < 2 {
+            return Err(PenaltyError::Shape { got: [batch, width], width: self.width });
+        }
+        let v = self.eigenvectors.clone().ok_or(PenaltyError::NoEigenvectors)?;
+        let centred = hidden.clone() - hidden.mean_dim(0);
+        let divisor = batch as f64 - 1.0;
+        let estimates = centred.clone().detach().inner().matmul(v.clone()).square().sum_dim(0).squeeze_dim::<1>(0) / divisor;
+        let rank = descending_ranks(estimates.clone());
+        // Ranks are distinct integers, so any sort of them gives the one column order.
+        let leading = rank.argsort(0).narrow(0, 0, last);
+        let lambda = centred.matmul(v.select(1, leading.clone())).square().sum_dim(0).squeeze_dim::<1>(0) / divisor;
+        let leading_ranks = Tensor::<1, Int>::arange(0..last as i64, &estimates.device()).float();
+        Ok(ranked_penalty(lambda, leading_ranks, self.width, &self.config, None, estimates))
     }
 }
 
@@ -228,9 +250,22 @@ pub fn penalty_with_anchor(lambda: Tensor<1>, config: &SpectralPenaltyConfig, an
     let [n] = lambda.dims();
     config.validate(n)?;
     let estimates = lambda.clone().detach().inner();
-    let device = estimates.device();
     let rank = descending_ranks(estimates.clone());
+    Ok(ranked_penalty(lambda, rank, n, config, anchor_eigenvalue, estimates))
+}
 
+/// The penalty of estimates `lambda` whose 0-based ranks among a layer's `width` estimates are `rank`
+/// (constants), with β/N taken over `width`; `reported` are the estimates [`PenaltyValue`] carries.
+fn ranked_penalty(
+    lambda: Tensor<1>,
+    rank: Tensor<1>,
+    width: usize,
+    config: &SpectralPenaltyConfig,
+    anchor_eigenvalue: Option<f64>,
+    reported: Tensor<1>,
+) -> PenaltyValue {
+    let estimates = lambda.clone().detach().inner();
+    let device = estimates.device();
     let tau = config.tau as f64;
     let anchor = match anchor_eigenvalue {
         Some(value) => Tensor::<1>::from_data(TensorData::new(vec![value as f32], [1]), &device),
@@ -238,20 +273,20 @@ pub fn penalty_with_anchor(lambda: Tensor<1>, config: &SpectralPenaltyConfig, an
     };
     // 1/γ_n = (n+1)^α / (λ̂_τ (τ+1)^α) for the penalised ranks, 0 elsewhere (ranks ≤ τ, outside the
     // window, and λ̂_n ≤ 0 are skipped).
-    let (first, last) = config.window(n);
+    let (first, last) = config.window(width);
     let one_based = rank.add_scalar(1.0);
     let penalised = one_based
         .clone()
         .greater_equal_elem(first as f64)
         .bool_and(one_based.clone().lower_equal_elem(last as f64))
-        .bool_and(estimates.clone().greater_elem(0.0))
+        .bool_and(estimates.greater_elem(0.0))
         .float();
     let inverse_target = one_based.powf_scalar(config.alpha) / (anchor.clone() * (tau + 1.0).powf(config.alpha));
     // The weights are constants of the graph (no autodiff): the gradient flows through λ̂ only.
     let excess = (lambda * (inverse_target * penalised.clone()) - 1.0) * penalised;
     let terms = excess.clone().square() + burn::tensor::activation::relu(excess);
-    let value = terms.sum() * (config.beta / n as f64);
-    Ok(PenaltyValue { value, eigenvalues: estimates, anchor, tau: config.tau })
+    let value = terms.sum() * (config.beta / width as f64);
+    PenaltyValue { value, eigenvalues: reported, anchor, tau: config.tau }
 }
 
 /// Each estimate's 0-based rank in decreasing order: the number of estimates strictly above it, plus

@@ -173,6 +173,42 @@ fn head_and_tail_windows_add_up_to_the_full_penalty() {
     assert!(serde_json::to_string(&SpectralPenaltyConfig::new(5.0).with_ranks(Some(RankWindow::new(101, None)))).unwrap().contains("\"ranks\":{\"first\":101"));
 }
 
+/// A head window is computed from its leading ranks alone (`SpectralPenalty::value`); it must be the
+/// penalty the formula gives on all N estimates, value and gradient, also when the batch ranks some
+/// eigenvector beyond the window's last rank into it.
+#[test]
+fn a_head_window_gives_the_full_formula_value_and_gradient() {
+    let (batch, width, last) = (90, 60, 20);
+    let config = SpectralPenaltyConfig::new(3.0).with_tau(3).with_ranks(Some(RankWindow::new(5, Some(last))));
+    let covariance = Array2::from_shape_fn((width, width), |(i, j)| if i == j { 1.0 / (i + 1) as f64 } else { 2e-4 });
+    let mut penalty = config.init(width).unwrap();
+    penalty.refresh(covariance.view(), &device()).unwrap();
+    let values: Vec<f32> = (0..batch * width)
+        .map(|k| {
+            let (i, j) = (k / width, k % width);
+            let noise = ((k as f64 * 12.9898).sin() * 43758.5453).fract() as f32;
+            noise * (1.5 / (j + 1) as f32).sqrt() + 0.1 * i as f32 / batch as f32
+        })
+        .collect();
+    let ad = device().autodiff();
+    let run = |windowed: bool| -> (f64, Vec<f32>, Vec<f32>) {
+        let h = Tensor::<2>::from_data(TensorData::new(values.clone(), [batch, width]), &ad).require_grad();
+        let out =
+            if windowed { penalty.value(h.clone()).unwrap() } else { penalty_of_eigenvalues(penalty.batch_eigenvalues(h.clone()).unwrap(), &config).unwrap() };
+        let estimates: Vec<f32> = out.eigenvalues.clone().into_data().try_into_vec_as::<f32>().unwrap();
+        let v = out.value.clone().detach().into_scalar::<f64>();
+        let grads = out.value.backward();
+        (v, h.grad(&grads).unwrap().into_data().try_into_vec_as::<f32>().unwrap(), estimates)
+    };
+    let ((head, head_grad, estimates), (full, full_grad, _)) = (run(true), run(false));
+    assert!(head > 0.0 && (head - full).abs() <= 1e-5 * full, "head path {head}, formula {full}");
+    let scale = full_grad.iter().fold(0f32, |m, g| m.max(g.abs()));
+    let worst = head_grad.iter().zip(&full_grad).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(scale > 1e-4 && worst <= 1e-4 * scale, "gradients differ by {worst} (largest {scale})");
+    let leading = &host_order(&estimates)[..last];
+    assert!(leading.iter().any(|&i| i >= last), "the batch should rank a later eigenvector into the window: {leading:?}");
+}
+
 #[test]
 fn device_normals_are_standard_normal_uncorrelated_and_keyed_by_the_seed() {
     let n = 200_000;
