@@ -196,14 +196,19 @@ impl SpectralPenalty {
     /// λ̂ of one batch of activations (batch × N), in eigenvector order, differentiable: the squared
     /// column norms of `H̃_B V` divided by `B − 1`.
     pub fn batch_eigenvalues(&self, hidden: Tensor<2>) -> Result<Tensor<1>, PenaltyError> {
+        let (centred, v, divisor) = self.centred_batch(hidden)?;
+        Ok(column_energies(centred.matmul(v), divisor))
+    }
+
+    /// What every λ̂ of a batch needs: the batch centred on its own mean, the frozen eigenvectors, and
+    /// the divisor B − 1. Checks the batch's shape and that eigenvectors have been set.
+    fn centred_batch(&self, hidden: Tensor<2>) -> Result<(Tensor<2>, Tensor<2>, f64), PenaltyError> {
         let [batch, width] = hidden.dims();
         if width != self.width || batch < 2 {
             return Err(PenaltyError::Shape { got: [batch, width], width: self.width });
         }
         let v = self.eigenvectors.clone().ok_or(PenaltyError::NoEigenvectors)?;
-        let centred = hidden.clone() - hidden.mean_dim(0);
-        let projected = centred.matmul(v);
-        Ok(projected.square().sum_dim(0).squeeze_dim::<1>(0) / (batch as f64 - 1.0))
+        Ok((hidden.clone() - hidden.mean_dim(0), v, batch as f64 - 1.0))
     }
 
     /// The penalty of one batch of activations (batch × N).
@@ -218,18 +223,12 @@ impl SpectralPenalty {
             let lambda = self.batch_eigenvalues(hidden)?;
             return penalty_of_eigenvalues(lambda, &self.config);
         }
-        let [batch, width] = hidden.dims();
-        if width != self.width || batch < 2 {
-            return Err(PenaltyError::Shape { got: [batch, width], width: self.width });
-        }
-        let v = self.eigenvectors.clone().ok_or(PenaltyError::NoEigenvectors)?;
-        let centred = hidden.clone() - hidden.mean_dim(0);
-        let divisor = batch as f64 - 1.0;
-        let estimates = centred.clone().detach().inner().matmul(v.clone()).square().sum_dim(0).squeeze_dim::<1>(0) / divisor;
+        let (centred, v, divisor) = self.centred_batch(hidden)?;
+        let estimates = column_energies(centred.clone().detach().inner().matmul(v.clone()), divisor);
         let rank = descending_ranks(estimates.clone());
         // Ranks are distinct integers, so any sort of them gives the one column order.
         let leading = rank.argsort(0).narrow(0, 0, last);
-        let lambda = centred.matmul(v.select(1, leading.clone())).square().sum_dim(0).squeeze_dim::<1>(0) / divisor;
+        let lambda = column_energies(centred.matmul(v.select(1, leading)), divisor);
         let leading_ranks = Tensor::<1, Int>::arange(0..last as i64, &estimates.device()).float();
         Ok(ranked_penalty(lambda, leading_ranks, self.width, &self.config, None, estimates))
     }
@@ -287,6 +286,11 @@ fn ranked_penalty(
     let terms = excess.clone().square() + burn::tensor::activation::relu(excess);
     let value = terms.sum() * (config.beta / width as f64);
     PenaltyValue { value, eigenvalues: reported, anchor, tau: config.tau }
+}
+
+/// λ̂ from a centred batch's projections onto eigenvectors: squared column norms over `divisor` (B − 1).
+fn column_energies(projected: Tensor<2>, divisor: f64) -> Tensor<1> {
+    projected.square().sum_dim(0).squeeze_dim::<1>(0) / divisor
 }
 
 /// Each estimate's 0-based rank in decreasing order: the number of estimates strictly above it, plus

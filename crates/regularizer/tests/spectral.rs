@@ -59,15 +59,18 @@ fn setup(batch: usize, width: usize) -> (SpectralPenalty, Vec<f32>) {
     let covariance = Array2::from_shape_fn((width, width), |(i, j)| if i == j { 1.0 / (i + 1) as f64 } else { 0.02 });
     let mut penalty = SpectralPenaltyConfig::new(3.0).with_tau(1).init(width).unwrap();
     penalty.refresh(covariance.view(), &device()).unwrap();
-    // Deterministic pseudo-random activations with column scales far apart (no ties in the sort).
-    let values = (0..batch * width)
+    (penalty, activations(batch, width))
+}
+
+/// Deterministic pseudo-random activations with column scales far apart (no ties in the sort).
+fn activations(batch: usize, width: usize) -> Vec<f32> {
+    (0..batch * width)
         .map(|k| {
             let (i, j) = (k / width, k % width);
             let noise = ((k as f64 * 12.9898).sin() * 43758.5453).fract() as f32;
             noise * (1.5 / (j + 1) as f32) + 0.1 * i as f32 / batch as f32
         })
-        .collect();
-    (penalty, values)
+        .collect()
 }
 
 #[test]
@@ -183,13 +186,7 @@ fn a_head_window_gives_the_full_formula_value_and_gradient() {
     let covariance = Array2::from_shape_fn((width, width), |(i, j)| if i == j { 1.0 / (i + 1) as f64 } else { 2e-4 });
     let mut penalty = config.init(width).unwrap();
     penalty.refresh(covariance.view(), &device()).unwrap();
-    let values: Vec<f32> = (0..batch * width)
-        .map(|k| {
-            let (i, j) = (k / width, k % width);
-            let noise = ((k as f64 * 12.9898).sin() * 43758.5453).fract() as f32;
-            noise * (1.5 / (j + 1) as f32).sqrt() + 0.1 * i as f32 / batch as f32
-        })
-        .collect();
+    let values = activations(batch, width);
     let ad = device().autodiff();
     let run = |windowed: bool| -> (f64, Vec<f32>, Vec<f32>) {
         let h = Tensor::<2>::from_data(TensorData::new(values.clone(), [batch, width]), &ad).require_grad();
