@@ -15,6 +15,8 @@ Like specreg's trainer, a step reads nothing back: the clock stops after a devic
 In `--serve` mode the script reads commands on stdin and answers one JSON line each, so that the
 benchmark can interleave its own measurements with these in one invocation:
     step NAME COUNT           times COUNT steps of NAME (e1, e1-specreg, cnn, cnn-tanh-first) → {"seconds": [...]}
+    matmul M K N T COUNT      times COUNT f32 products (M × K) · (K × N), the left factor stored K × M and
+                              read transposed when T is 1 → {"seconds": [...]}
     pgd-load MNIST_DIR N B    loads the first N MNIST test images, batches of B → {"batches": K}
     pgd BATCH                 times PGD-40 on batch BATCH (0-based) → {"seconds": s}
     aa-load MODEL MNIST_DIR N B   loads a specreg MLP (safetensors) and the first N MNIST test images,
@@ -75,6 +77,29 @@ def spectral_penalty(hidden, eigenvectors, beta=5.0, alpha=1.0, tau=10):
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+class Products:
+    """Random f32 factors per shape, made once; `time(shape, transposed, count)` times `count` products."""
+
+    def __init__(self, device):
+        self.device, self.factors = device, {}
+
+    def time(self, m, k, n, transposed, count):
+        key = (m, k, n, transposed)
+        if key not in self.factors:
+            torch.manual_seed(0)
+            lhs = torch.rand((k, m), device=self.device).t() if transposed else torch.rand((m, k), device=self.device)
+            self.factors[key] = (lhs, torch.rand((k, n), device=self.device))
+        lhs, rhs = self.factors[key]
+        seconds = []
+        for _ in range(count):
+            sync(self.device)
+            started = time.perf_counter()
+            torch.matmul(lhs, rhs)
+            sync(self.device)
+            seconds.append(time.perf_counter() - started)
+        return seconds
 
 
 class Stepper:
@@ -290,7 +315,7 @@ def describe(device):
 
 
 def serve(device):
-    steppers, pgd, ensemble = {}, None, None
+    steppers, pgd, ensemble, products = {}, None, None, Products(device)
     print(json.dumps({"ready": describe(device)}), flush=True)
     for line in sys.stdin:
         words = line.split()
@@ -302,6 +327,9 @@ def serve(device):
                 if name not in steppers:
                     steppers[name] = Stepper(name, device)
                 answer = {"seconds": steppers[name].time(count)}
+            elif words[0] == "matmul":
+                m, k, n, transposed, count = (int(w) for w in words[1:6])
+                answer = {"seconds": products.time(m, k, n, transposed == 1, count)}
             elif words[0] == "pgd-load":
                 pgd = Pgd(words[1], int(words[2]), int(words[3]), device)
                 answer = {"batches": pgd.batches()}

@@ -28,6 +28,7 @@
 
 mod attacks;
 mod error;
+mod products;
 mod reference;
 mod report;
 mod spectrum;

@@ -86,6 +86,13 @@ impl Reference {
         Ok(answer["seconds"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect())
     }
 
+    /// Seconds of each of `count` matrix products of shape `[m, k, n]` (the left factor stored k × m and
+    /// read transposed when `transposed`), with random f32 factors made once per shape.
+    pub fn product(&mut self, [m, k, n]: [usize; 3], transposed: bool, count: usize) -> Result<Vec<f64>> {
+        let answer = self.ask(&format!("matmul {m} {k} {n} {} {count}", u8::from(transposed)))?;
+        Ok(answer["seconds"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect())
+    }
+
     /// Loads the first `images` MNIST test images from `mnist_dir` in batches of `batch`; returns the
     /// number of batches.
     pub fn pgd_load(&mut self, mnist_dir: &Path, images: usize, batch: usize) -> Result<usize> {

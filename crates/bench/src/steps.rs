@@ -1,5 +1,6 @@
 //! One training step (E1 with and without the spectral penalty, the MNIST CNN), ours and PyTorch's
-//! interleaved in one invocation, and the E1 epoch time on full MNIST.
+//! interleaved in one invocation, the E1 step's three main matrix products alone, and the E1 epoch
+//! time on full MNIST.
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use specreg_train::{DeviceData, SpectralSettings, TrainConfig, TrainOptions, Tra
 
 use crate::Target;
 use crate::error::Result;
+use crate::products::products;
 use crate::reference::Reference;
 use crate::report::{Row, header, median, report};
 
@@ -55,6 +57,8 @@ pub fn training_steps(target: &Target, repeats: usize, epochs: bool, data_dir: &
             None => rows.push(Row::new(references[0].0, mine, None)),
         }
     }
+    // The step's main products alone: is the step's ratio the GEMM's?
+    rows.extend(products(device, reference.as_mut(), repeats)?);
     if epochs {
         let mnist = specreg_data::load_mnist(data_dir)?;
         let epoch = |spectral: Option<SpectralSettings>| -> Result<f64> {

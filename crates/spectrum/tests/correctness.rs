@@ -94,10 +94,13 @@ fn streaming_uneven_batches_and_merging_agree_with_one_shot() {
     let one_shot = covariance(x.view()).unwrap();
     let mut streamed = CovarianceAccumulator::new(40);
     let mut merged = CovarianceAccumulator::new(40);
+    // Blocks of every size in turn reuse (shrink and grow) the accumulator's buffers on both paths.
+    let mut fast = CovarianceAccumulator::new(40).with_precision(Precision::Fast);
     let mut start = 0;
     for (k, size) in [1, 2, 17, 999, 2048, 1, 1932].into_iter().enumerate() {
         let part = x.slice(s![start..start + size, ..]);
         streamed.update(part).unwrap();
+        fast.update(part).unwrap();
         let mut piece = CovarianceAccumulator::new(40);
         piece.update(part).unwrap();
         if k % 2 == 0 {
@@ -113,6 +116,8 @@ fn streaming_uneven_batches_and_merging_agree_with_one_shot() {
         let rel = frobenius(&(&acc.covariance().unwrap() - &one_shot)) / frobenius(&one_shot);
         assert!(rel < 1e-12, "relative difference {rel:e}");
     }
+    let rel_fast = frobenius(&(&fast.covariance().unwrap() - &one_shot)) / frobenius(&one_shot);
+    assert!(rel_fast < 1e-6, "fast path, streamed: relative difference {rel_fast:e}");
     let sample = streamed.sample_covariance().unwrap();
     let rel = frobenius(&(&sample - &two_pass(&x, 1))) / frobenius(&sample);
     assert!(rel < 1e-12);
