@@ -12,6 +12,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod allocator;
 mod backend;
 mod bench;
 mod data;
@@ -45,6 +46,8 @@ enum Command {
     /// Make a Python venv with PyTorch and link its libtorch as .libtorch, for `cargo xtask-tch`.
     SetupLibtorch(libtorch::SetupArgs),
 }
+
+pub use allocator::keep_freed_memory_mapped;
 
 /// A request that cannot be carried out as asked (bad settings, flags or paths): exit status 2.
 #[derive(Debug)]
