@@ -51,3 +51,22 @@ fn host_and_device_covariances_match_two_pass_f64_at_a_large_offset() {
         assert_eq!(covariance, covariance.t(), "{site:?}: symmetric");
     }
 }
+
+#[test]
+fn a_layer_asked_for_twice_gets_the_same_covariance_twice() {
+    let (rows, units) = (900, 12);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let values = Array2::from_shape_fn((rows, units), |(_, j)| (j as f64 + rng.random::<f64>()) as f32);
+    let reference = specreg_spectrum::covariance(values.view()).unwrap();
+    let images = Array4::from_shape_vec((rows, 1, 1, units), values.iter().copied().collect()).unwrap();
+    let data = DeviceData::upload(&Dataset { images, labels: Array1::zeros(rows), num_classes: 1 }, &Device::flex());
+    for site in [Site::Host, Site::Device] {
+        // The host pass moves a layer's activations to the host on its last read: the first read
+        // must leave them in place for the second.
+        let covariances = hidden_covariances(&Identity(units), &data, &[0, 0], 400, site).unwrap();
+        assert_eq!(covariances.len(), 2, "{site:?}");
+        assert_eq!(covariances[0], covariances[1], "{site:?}");
+        let error = relative_error(&covariances[0], &reference);
+        assert!(error < 1e-10, "{site:?}: relative error {error:.2e}");
+    }
+}
