@@ -111,7 +111,13 @@ fn margin_and_gradient<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>
     let difference = pick(target) - pick(y);
     let grads = difference.clone().sum().backward();
     let gradient = input.grad(&grads).expect("the input requires a gradient");
-    (difference.inner().into_data().iter::<f32>().collect(), gradient.into_data().iter::<f32>().collect())
+    (host_values(difference.inner()), host_values(gradient))
+}
+
+/// A tensor's values on the host in one move (one copy at most), not one dynamic call per value:
+/// FAB reads every image's gradient back on each iteration.
+fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().expect("a float tensor converts to f32")
 }
 
 /// FAB-T on a batch: for each target class in turn (the 2nd most likely first) on the examples not
@@ -125,7 +131,7 @@ pub fn fab_targeted<const D: usize, M: Classifier<D>>(model: &M, x: Tensor<D>, y
     let (n, size) = (dims[0], dims[1..].iter().product::<usize>());
     let device = x.device();
     let labels: Vec<i64> = y.clone().into_data().iter::<i64>().collect();
-    let clean: Vec<f32> = x.clone().into_data().iter::<f32>().collect();
+    let clean: Vec<f32> = host_values(x.clone());
     let correct: Vec<bool> = predictions(model.logits(x.clone())).into_data().iter::<i64>().zip(&labels).map(|(p, l)| p == *l).collect();
     let mut distance = vec![f32::INFINITY; n];
     let mut best = clean.clone();

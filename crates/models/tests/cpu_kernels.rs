@@ -1,6 +1,6 @@
-//! The CPU backend's tanh, batch normalisation, max pooling and convolution weight and bias
-//! gradients, which the workspace patches in burn-flex (`patches/burn-flex`) for speed, against
-//! their definitions computed here (in f64 where arithmetic is involved).
+//! The CPU backend's tanh, batch normalisation, max pooling, convolution weight and bias gradients
+//! and narrow matrix products, which the workspace patches in burn-flex (`patches/burn-flex`) for
+//! speed, against their definitions computed here (in f64 where arithmetic is involved).
 
 use burn::prelude::*;
 use burn::tensor::module::max_pool2d_with_indices;
@@ -346,4 +346,37 @@ fn conv2d_weight_and_bias_gradients_match_their_definitions() {
             assert!((got - want).abs() <= 1e-13 * (1.0 + scale_w[k]), "{what} f64 weight gradient[{k}]: {got} against {want}");
         }
     }
+}
+
+/// A product whose output has fewer columns than one f32 vector (a classifier's logits, its weight
+/// gradient) takes the patched column-major path: its values are bit for bit those of the same
+/// product computed wide, `(Bᵀ Aᵀ)ᵀ`, and within f32 rounding of the sum in f64.
+#[test]
+fn a_narrow_product_is_the_wide_product_and_its_definition() {
+    // [m, k, n], and whether the left factor is read transposed (stored k × m, as in a weight gradient).
+    for (m, k, n, transposed) in [(700, 300, 10, false), (700, 300, 10, true), (64, 33, 1, false), (500, 257, 15, true), (3, 40, 2, false)] {
+        let a_values = pseudo_random(m * k, (m + n) as u64);
+        let b = Tensor::<2>::from_data(TensorData::new(pseudo_random(k * n, 11), [k, n]), &device());
+        let a = match transposed {
+            true => Tensor::<2>::from_data(TensorData::new(a_values.clone(), [k, m]), &device()).transpose(),
+            false => Tensor::<2>::from_data(TensorData::new(a_values.clone(), [m, k]), &device()),
+        };
+        let a_at = |i: usize, p: usize| if transposed { a_values[p * m + i] } else { a_values[i * k + p] };
+        let narrow = values(a.clone().matmul(b.clone()).reshape([m * n]));
+        let wide = values(b.clone().transpose().matmul(a.transpose()).transpose().reshape([m * n]));
+        let what = format!("{m}×{k}·{k}×{n}, left transposed: {transposed}");
+        assert!(narrow.iter().zip(&wide).all(|(x, y)| x.to_bits() == y.to_bits()), "{what}: narrow and wide paths differ");
+        let b_values = values(b.reshape([k * n]));
+        for (index, &got) in narrow.iter().enumerate() {
+            let (i, j) = (index / n, index % n);
+            let terms = (0..k).map(|p| a_at(i, p) as f64 * b_values[p * n + j] as f64);
+            let (sum, magnitude) = terms.fold((0.0, 0.0), |(s, t), x| (s + x, t + x.abs()));
+            assert!((got as f64 - sum).abs() <= 1e-6 * magnitude, "{what}: element ({i}, {j}) {got} against {sum}");
+        }
+    }
+    // Empty factors: no inner dimension gives zeros, no columns give an empty product.
+    let zeros = Tensor::<2>::ones([40, 0], &device()).matmul(Tensor::<2>::ones([0, 3], &device()));
+    assert_eq!(zeros.dims(), [40, 3]);
+    assert!(values(zeros.reshape([120])).iter().all(|&v| v == 0.0), "an empty sum is 0");
+    assert_eq!(Tensor::<2>::ones([40, 5], &device()).matmul(Tensor::<2>::ones([5, 0], &device())).dims(), [40, 0]);
 }

@@ -266,14 +266,32 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
 
     let parallelism = get_parallelism(m, n, k);
 
+    // gemm runs its vectors along the output's contiguous direction. A row-major output narrower
+    // than one vector (a classifier's logits, its weight gradient) would run its narrowest kernel
+    // across the whole product, a fraction of one lane-full vector per instruction. Computed
+    // column-major (rows along the vectors) and transposed afterwards, the product runs on the
+    // full-width kernels; the copy is of `m × n` values only. The sums run over `k` in the same
+    // order either way.
+    let narrow = 0 < n && n < NARROW_OUTPUT && m > n;
+    let mut column_major = if narrow {
+        vec![T::zero(); m * n]
+    } else {
+        Vec::new()
+    };
+    let (out_ptr, out_cs, out_rs) = if narrow {
+        (column_major.as_mut_ptr(), m as isize, 1)
+    } else {
+        (out_data.as_mut_ptr(), 1, n as isize)
+    };
+
     unsafe {
         gemm_call(
             m,
             n,
             k,
-            out_data.as_mut_ptr(),
-            1,
-            n as isize,
+            out_ptr,
+            out_cs,
+            out_rs,
             lhs_ptr,
             lhs_col_stride,
             lhs_row_stride,
@@ -283,9 +301,20 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             parallelism,
         );
     }
+    if narrow {
+        for (i, row) in out_data.chunks_exact_mut(n).enumerate() {
+            for (j, value) in row.iter_mut().enumerate() {
+                *value = column_major[j * m + i];
+            }
+        }
+    }
 
     output
 }
+
+/// Outputs with fewer columns than this are computed column-major (see `matmul_2d_strided`): 16 f32
+/// lanes fill one AVX-512 vector.
+const NARROW_OUTPUT: usize = 16;
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.
 #[inline]

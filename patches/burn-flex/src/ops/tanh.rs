@@ -16,9 +16,16 @@ fn exp_nonnegative(t: f32) -> f32 {
     const LOG2_E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_751_953_125;
     const LN2_LO: f32 = 1.428_606_765_330_187e-6;
-    // t ≥ 0 (or NaN, which the polynomial carries through): truncation is rounding to nearest.
-    let n = (t * LOG2_E + 0.5) as i32;
-    let nf = n as f32;
+    // 2^23: adding it to a float below 2^22 rounds that float to an integer and leaves the integer
+    // in the low mantissa bits.
+    const SHIFTER: f32 = 8_388_608.0;
+    // n = ⌊t log₂e + ½⌋ for t ≥ 0 (0 ≤ y ≤ 127.5). Floored with float operations, not with a cast
+    // to i32: Rust's saturating `as` has no vector instruction, so a cast made the whole loop
+    // convert one lane at a time. A NaN stays NaN here and the polynomial carries it through.
+    let y = t * LOG2_E + 0.5;
+    let nearest = (y + SHIFTER) - SHIFTER;
+    let nf = if nearest > y { nearest - 1.0 } else { nearest };
+    let n = (nf + SHIFTER).to_bits().wrapping_sub(SHIFTER.to_bits());
     let r = (t - nf * LN2_HI) - nf * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -27,7 +34,7 @@ fn exp_nonnegative(t: f32) -> f32 {
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // 2^n for 0 ≤ n ≤ 127 (t ≤ 88).
-    p * f32::from_bits(((n + 127) as u32) << 23)
+    p * f32::from_bits(n.wrapping_add(127) << 23)
 }
 
 /// tanh of one value; see the module doc for the method and its error.
@@ -59,6 +66,8 @@ fn tanh_in_place_plain(values: &mut [f32]) {
     }
 }
 
+// The same code compiled for wider vectors. Every operation is an IEEE one (no fused
+// multiply-add is formed: Rust does not contract), so all widths give the same bits.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tanh_slice_avx2(src: &[f32], dst: &mut [f32]) {
@@ -71,23 +80,50 @@ unsafe fn tanh_in_place_avx2(values: &mut [f32]) {
     tanh_in_place_plain(values)
 }
 
-/// True when the AVX2 + FMA versions can run here.
-fn avx2() -> bool {
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn tanh_slice_avx512(src: &[f32], dst: &mut [f32]) {
+    tanh_slice_plain(src, dst)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn tanh_in_place_avx512(values: &mut [f32]) {
+    tanh_in_place_plain(values)
+}
+
+/// The widest vectors the kernels below can use on this processor.
+#[derive(Clone, Copy, PartialEq)]
+enum Width {
+    Plain,
+    Avx2,
+    Avx512,
+}
+
+fn width() -> Width {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    return std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma");
-    #[allow(unreachable_code)]
-    false
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
+            return Width::Avx512;
+        }
+        if has!("avx2") && has!("fma") {
+            return Width::Avx2;
+        }
+    }
+    Width::Plain
 }
 
 /// `dst = tanh(src)` in parallel chunks, with the widest vectors this processor has.
 pub(crate) fn tanh_into(src: &[f32], dst: &mut [f32]) {
-    let wide = avx2();
+    let wide = width();
     let apply = |(d, s): (&mut [f32], &[f32])| {
+        // SAFETY: each branch runs only where the processor has the features it is compiled for.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if wide {
-            // SAFETY: the processor has the features the function is compiled for.
-            return unsafe { tanh_slice_avx2(s, d) };
+        match wide {
+            Width::Avx512 => return unsafe { tanh_slice_avx512(s, d) },
+            Width::Avx2 => return unsafe { tanh_slice_avx2(s, d) },
+            Width::Plain => {}
         }
         let _ = wide;
         tanh_slice_plain(s, d)
@@ -105,12 +141,14 @@ pub(crate) fn tanh_into(src: &[f32], dst: &mut [f32]) {
 
 /// tanh in place, in parallel chunks.
 pub(crate) fn tanh_in_place(values: &mut [f32]) {
-    let wide = avx2();
+    let wide = width();
     let apply = |v: &mut [f32]| {
+        // SAFETY: as in `tanh_into`.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if wide {
-            // SAFETY: as in `tanh_into`.
-            return unsafe { tanh_in_place_avx2(v) };
+        match wide {
+            Width::Avx512 => return unsafe { tanh_in_place_avx512(v) },
+            Width::Avx2 => return unsafe { tanh_in_place_avx2(v) },
+            Width::Plain => {}
         }
         let _ = wide;
         tanh_in_place_plain(v)
