@@ -93,7 +93,8 @@ unsafe fn tanh_in_place_avx512(values: &mut [f32]) {
 }
 
 /// The widest vectors the kernels below can use on this processor.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 enum Width {
     Plain,
     Avx2,
