@@ -37,7 +37,7 @@ check() {
 
 echo "reference run"
 run "$WORK/reference" "$WORK/reference.log" || { echo "the reference run failed"; tail "$WORK/reference.log"; exit 1; }
-reference_seconds=$(grep -o "done in [0-9.]* s" "$WORK/reference.log" | awk '{s += $3} END {print s}')
+reference_seconds=$(cat "$WORK/reference.log" "$WORK"/reference/workers/*.log 2>/dev/null | grep -o "done in [0-9.]* s" | awk '{s += $3} END {print s}')
 
 echo "kill -9 at a random moment, then run to the end ($KILLS trials)"
 for k in $(seq 1 "$KILLS"); do
@@ -66,8 +66,9 @@ for k in $(seq 1 "$CONCURRENT"); do
   for p in "${pids[@]}"; do
     wait "$p" || finding "concurrent $k: a process exited with $?"
   done
-  trained=$(cat "$WORK"/concurrent-*.log | grep -c ": done in")
-  expected=$(grep -c ": done in" "$WORK/reference.log")
+  # Each process starts a helper (--workers' default) that prints into OUT/workers/.
+  trained=$(cat "$WORK"/concurrent-*.log "$out"/workers/*.log 2>/dev/null | grep -c ": done in")
+  expected=$(cat "$WORK/reference.log" "$WORK"/reference/workers/*.log 2>/dev/null | grep -c ": done in")
   [ "$trained" -eq "$expected" ] || finding "concurrent $k: $trained runs trained across $n processes, $expected planned"
   check "$out" "concurrent $k"
   rm -rf "$out" "$WORK"/concurrent-*.log

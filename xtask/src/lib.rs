@@ -88,6 +88,24 @@ pub fn message(error: &anyhow::Error) -> String {
     text
 }
 
+/// Set by [`run_program`]: this process is the `xtask` program, so it may start more of itself
+/// (`reproduce --workers`); an in-process caller of [`run`] (a test binary) may not.
+static PROGRAM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn is_program() -> bool {
+    PROGRAM.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// [`run`] as the `xtask` binary's `main` calls it.
+pub fn run_program<I, T>(args: I) -> anyhow::Result<std::process::ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    PROGRAM.store(true, std::sync::atomic::Ordering::Relaxed);
+    run(args)
+}
+
 /// Runs one `cargo xtask` command line (`args[0]` is the program name), as `main` does; in-process
 /// callers (the workspace's integration tests) get the error instead of a printed message.
 pub fn run<I, T>(args: I) -> anyhow::Result<std::process::ExitCode>
@@ -96,6 +114,8 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args)?;
+    // The same bits whatever the core count (a laptop, a cluster node, one of `--workers`).
+    specreg_spectrum::fix_factorisation_split();
     match cli.command {
         Command::Data(cmd) => data::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),

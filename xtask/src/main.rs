@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     xtask::keep_freed_memory_mapped();
-    match xtask::run(std::env::args_os()) {
+    match xtask::run_program(std::env::args_os()) {
         Ok(code) => code,
         Err(e) => match e.downcast_ref::<clap::Error>() {
             Some(clap_error) => clap_error.exit(),

@@ -68,6 +68,85 @@ pub struct ReproduceArgs {
     /// instead of the canonical mirrors.
     #[arg(long, value_name = "URL", env = "SPECREG_MIRROR")]
     mirror: Option<String>,
+    /// Processes sharing the work on this machine, each with an equal share of the cores (runs are
+    /// claimed with locks as on a cluster; this process then writes the tables), never more than runs
+    /// left to train. Default on the CPU backend: 2 where there are at least 2 cores, since two runs
+    /// on one core each train faster together than one after the other on both; 1 on a GPU.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256), conflicts_with_all = ["shard", "collect", "worker"])]
+    workers: Option<u64>,
+    /// Take runs and AutoAttack evaluations no other process holds, the longest first, until none is
+    /// left; no tables (what the helpers that `--workers` starts run).
+    #[arg(long, conflicts_with_all = ["shard", "collect"])]
+    worker: bool,
+}
+
+/// Where helper `k` started by `--workers` writes what it prints:
+/// `OUT/workers/<host>-<pid of the starting process>-<k>.log` (processes on other hosts, or other
+/// `reproduce` processes here, may share the output directory).
+fn worker_log(out: &std::path::Path, k: u64) -> PathBuf {
+    out.join("workers").join(format!("{}-{}-{k}.log", specreg_files::host_name(), std::process::id()))
+}
+
+/// The variable that tells a `--worker` process which process started it (`--workers`).
+const STARTED_BY: &str = "SPECREG_WORKER_OF";
+
+/// A helper stops when the process that started it does (Linux: the parent-death signal), so that a
+/// stopped or killed `reproduce` leaves no process behind; its run resumes from its checkpoint on the
+/// next `reproduce`. Returns false when that process has already gone.
+fn stop_with_starter() -> bool {
+    let Some(starter) = std::env::var(STARTED_BY).ok().and_then(|v| v.parse::<u32>().ok()) else { return true };
+    #[cfg(target_os = "linux")]
+    {
+        const PR_SET_PDEATHSIG: std::os::raw::c_int = 1;
+        const SIGTERM: std::os::raw::c_ulong = 15;
+        unsafe extern "C" {
+            fn prctl(option: std::os::raw::c_int, arg2: std::os::raw::c_ulong, ...) -> std::os::raw::c_int;
+        }
+        // SAFETY: PR_SET_PDEATHSIG takes one signal number and changes nothing else in this process.
+        unsafe { prctl(PR_SET_PDEATHSIG, SIGTERM) };
+    }
+    // Started by a process that has gone before the signal was asked for: nothing would stop it.
+    #[cfg(unix)]
+    return std::os::unix::process::parent_id() == starter;
+    #[cfg(not(unix))]
+    return starter > 0;
+}
+
+/// The helper processes of `--workers`: the same command with `--worker`, `threads` rayon threads
+/// each, printing into their logs.
+fn start_helpers(args: &ReproduceArgs, workers: u64, threads: usize) -> Result<Vec<(u64, std::process::Child)>> {
+    let exe = std::env::current_exe().map_err(|e| anyhow!("cannot find this program's path to start its workers: {e}"))?;
+    let mut children = Vec::new();
+    for k in 2..=workers {
+        let log = worker_log(&args.out, k);
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::File::create(&log).map_err(|e| anyhow!("cannot create {}: {e}", log.display()))?;
+        let mut command = std::process::Command::new(&exe);
+        command.args(["reproduce", "--worker", "--offline", "--profile", &args.profile, "--backend", args.backend.backend.id()]);
+        command.arg("--out").arg(&args.out).arg("--data-dir").arg(args.data.resolve());
+        command.arg("--lock-timeout").arg(args.lock_timeout.to_string());
+        if !args.only.is_empty() {
+            command.arg("--only").arg(args.only.join(","));
+        }
+        if args.allow_unverified {
+            command.arg("--allow-unverified");
+        }
+        if let Some(path) = &args.calibration {
+            command.arg("--calibration").arg(path);
+        }
+        command
+            .env("RAYON_NUM_THREADS", threads.to_string())
+            .env(STARTED_BY, std::process::id().to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file);
+        let child = command.spawn().map_err(|e| anyhow!("cannot start worker {k} ({}): {e}", exe.display()))?;
+        println!("worker {k}: pid {}, printing into {}", child.id(), log.display());
+        children.push((k, child));
+    }
+    Ok(children)
 }
 
 pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
@@ -91,7 +170,11 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if args.worker && !stop_with_starter() {
+        return Err(anyhow!("the reproduce process that started this worker has stopped"));
+    }
     let mode = match (&args.shard, args.collect) {
+        _ if args.worker => Mode::Worker,
         (Some(text), _) => Mode::Shard(Shard::parse(text).map_err(|e| usage(anyhow!(e)))?),
         (None, true) => Mode::Collect,
         (None, false) => match Shard::from_slurm(|name| std::env::var(name).ok()).map_err(|e| usage(anyhow!(e)))? {
@@ -104,6 +187,29 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     };
     if args.out.exists() && !args.out.is_dir() {
         return Err(usage(anyhow!("--out {} exists and is not a directory", args.out.display())));
+    }
+    // Workers share this machine's cores: this process takes its share before anything uses the pool.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let unfinished = if mode == Mode::All { specreg_experiments::unfinished_jobs(&registry, &profile, &selected, &out, backend.id()) as u64 } else { 0 };
+    let workers = match (mode, args.workers) {
+        (Mode::All, Some(n)) if n > 1 && backend.id() != "flex" => {
+            return Err(usage(anyhow!("--workers {n} shares the CPU's cores: it needs --backend flex (one process drives a GPU)")));
+        }
+        (Mode::All, Some(n)) if n > 1 && !crate::is_program() => {
+            return Err(usage(anyhow!("--workers {n} starts processes of the `xtask` program: not from a library call")));
+        }
+        (Mode::All, Some(n)) => n,
+        (Mode::All, None) if backend.id() == "flex" && cores >= 2 && crate::is_program() => 2,
+        _ => 1,
+    }
+    // No more processes than runs left to train: an idle helper would only halve this one's cores.
+    .min(unfinished.max(1));
+    let threads = (cores / workers as usize).max(1);
+    if workers > 1 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| anyhow!("cannot size the thread pool to {threads} threads for {workers} workers: {e}"))?;
     }
     // A backend this build lacks, or a GPU that cannot start, is refused before any work; collecting
     // trains nothing and starts no device.
@@ -127,7 +233,36 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         println!("removed {} temporary files left by processes that stopped", removed.len());
     }
     let env = Environment { out, backend: backend_started, lock_timeout: Duration::from_secs(args.lock_timeout), calibration, processor };
-    let report = specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut DataSets::new(&data_dir, args.allow_unverified), mode)?;
+    let mut data = DataSets::new(&data_dir, args.allow_unverified);
+    // With helpers, this process works as one of them first, then writes the tables as alone
+    // (waiting for what the others still hold, taking over a run whose holder stopped).
+    let mut helpers = if workers > 1 {
+        let each = if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") };
+        println!("{workers} workers of {each} each on {cores} cores: this process (pid {}) and", std::process::id());
+        start_helpers(&args, workers, threads)?
+    } else {
+        Vec::new()
+    };
+    let worked =
+        if helpers.is_empty() { Ok(()) } else { specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut data, Mode::Worker).map(drop) };
+    let report = match worked.and_then(|()| specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut data, mode)) {
+        Ok(report) => report,
+        Err(e) => {
+            // This process stops: so do its helpers (their runs resume from checkpoints next time).
+            for (_, child) in &mut helpers {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return Err(e.into());
+        }
+    };
+    for (k, mut child) in helpers {
+        let status = child.wait().map_err(|e| anyhow!("waiting for worker {k}: {e}"))?;
+        if !status.success() {
+            // Whatever it left was taken over above; what went wrong is in its log.
+            eprintln!("worker {k} stopped with {status}: see {}", worker_log(&args.out, k).display());
+        }
+    }
     let shortfalls = report.shortfalls();
     for line in &shortfalls {
         eprintln!("not produced: {line}");

@@ -12,9 +12,18 @@ fn data_dir() -> PathBuf {
     specreg_data::locate_data_dir(None, env!("CARGO_MANIFEST_DIR").as_ref())
 }
 
+/// One `reproduce` process working alone (`--workers 1`): the tests below start the others themselves.
 fn reproduce(out: &Path, profile: &str, only: &str) -> Command {
+    with_workers(out, profile, only, 1)
+}
+
+fn with_workers(out: &Path, profile: &str, only: &str, workers: u32) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.args(["reproduce", "--offline", "--profile", profile, "--only", only, "--out"]).arg(out).arg("--data-dir").arg(data_dir());
+    command
+        .args(["reproduce", "--offline", "--workers", &workers.to_string(), "--profile", profile, "--only", only, "--out"])
+        .arg(out)
+        .arg("--data-dir")
+        .arg(data_dir());
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
@@ -28,12 +37,22 @@ fn finish(child: Child) -> String {
 
 /// Runs trained by a process, by the label of their "done in" line (`E1/mnist SpecReg-b2-s0`).
 fn trained(output: &str) -> Vec<String> {
-    output.lines().filter(|l| l.contains(": done in")).map(|l| l.split(" [").next().unwrap().to_string()).collect()
+    output.lines().filter_map(|l| l.split_once(": done in")).map(|(label, _)| label.split(" [").next().unwrap().to_string()).collect()
 }
 
 fn smoke_profile() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/smoke.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The smoke profile with a longer E1 (`epochs` over `per_class` images of each digit), written into `dir`.
+fn longer_e1(dir: &Path, epochs: u32, per_class: u32) -> PathBuf {
+    let mut profile = smoke_profile();
+    profile["e1"]["epochs"] = epochs.into();
+    profile["e1"]["train_per_class"] = per_class.into();
+    let path = dir.join("longer.json");
+    std::fs::write(&path, profile.to_string()).unwrap();
+    path
 }
 
 fn temporaries(dir: &Path) -> Vec<PathBuf> {
@@ -74,15 +93,72 @@ fn two_processes_share_one_output_directory() {
     assert!(std::fs::read_dir(shared.path().join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
 }
 
+/// What the helpers of `--workers` printed, from their logs under `OUT/workers/`.
+fn helper_logs(out: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(out.join("workers")).into_iter().flatten().flatten() {
+        text += &std::fs::read_to_string(entry.path()).unwrap();
+    }
+    text
+}
+
+#[test]
+fn workers_of_one_command_split_its_runs_and_write_one_process_tables() {
+    let only = "E1,E2-MLP,E3-MLP";
+    let single = tempfile::tempdir().unwrap();
+    let alone = finish(reproduce(single.path(), "smoke", only).spawn().unwrap());
+
+    let shared = tempfile::tempdir().unwrap();
+    let output = finish(with_workers(shared.path(), "smoke", only, 2).spawn().unwrap());
+    assert!(output.contains("2 workers of"), "{output}");
+    let helpers = helper_logs(shared.path());
+    let (by_this, by_helper) = (trained(&output), trained(&helpers));
+    assert!(!by_this.is_empty() && !by_helper.is_empty(), "both processes train\n--- this ---\n{output}\n--- helper ---\n{helpers}");
+    let mut both: Vec<String> = by_this.into_iter().chain(by_helper).collect();
+    both.sort();
+    let mut expected = trained(&alone);
+    expected.sort();
+    assert_eq!(both, expected, "every run trained exactly once\n--- this ---\n{output}\n--- helper ---\n{helpers}");
+    assert_same_tables(single.path(), shared.path());
+    assert!(temporaries(shared.path()).is_empty(), "{:?}", temporaries(shared.path()));
+    assert!(std::fs::read_dir(shared.path().join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
+}
+
+#[test]
+fn a_helper_stops_when_the_process_that_started_it_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = longer_e1(dir.path(), 40, 500);
+    let out = tempfile::tempdir().unwrap();
+    let printed = dir.path().join("printed.txt");
+    let file = std::fs::File::create(&printed).unwrap();
+    let mut starter = with_workers(out.path(), path.to_str().unwrap(), "E1", 2).stdout(file).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    let helper: u32 = loop {
+        let text = std::fs::read_to_string(&printed).unwrap();
+        if let Some(pid) = text.lines().find_map(|l| l.strip_prefix("worker 2: pid ")).and_then(|rest| rest.split(',').next()) {
+            break pid.parse().unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no helper started:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    starter.kill().unwrap();
+    starter.wait().unwrap();
+    let killed = Instant::now();
+    // Gone, or a zombie about to be reaped by init.
+    let running =
+        || std::fs::read_to_string(format!("/proc/{helper}/stat")).is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'));
+    while running() {
+        assert!(killed.elapsed() < Duration::from_secs(20), "helper {helper} still runs after its starter was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_killed_holder_is_taken_over_and_its_run_resumes_from_the_checkpoint() {
     // E1 alone, long enough to be killed between two checkpoints.
-    let mut profile = smoke_profile();
-    profile["e1"]["epochs"] = 8.into();
-    profile["e1"]["train_per_class"] = 200.into();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("longer.json");
-    std::fs::write(&path, profile.to_string()).unwrap();
+    let path = longer_e1(dir.path(), 8, 200);
     let profile = path.to_str().unwrap();
 
     let single = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ impl Outcome {
     /// rows of a trained job.
     pub fn describe(&self, rows: Option<&RunRows>) -> String {
         match self {
-            Outcome::Kept => "finished earlier (kept)".into(),
+            Outcome::Kept => "finished (its run file is there: kept)".into(),
             Outcome::Reused(source) => format!("identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused"),
             Outcome::Trained(seconds, took_over) => format!(
                 "{}{}",

@@ -10,6 +10,9 @@
 //!   checkpoints and models only.
 //! - [`Mode::Collect`]: tables, figures, manifests and SUMMARY.md from the run files present; says
 //!   which planned runs are missing.
+//! - [`Mode::Worker`]: whatever no other process holds, the longest runs first, then the AutoAttack
+//!   evaluations they free, until nothing is left; no tables. Several such processes with a share of
+//!   the cores each use a machine better than one with all of them (`xtask reproduce --workers`).
 //!
 //! `OUT/SUMMARY.md` is rebuilt from the tables by `All` and `Collect`. The returned [`Report`] says
 //! whether everything asked for was produced ([`Report::exit_code`]).
@@ -47,6 +50,8 @@ pub enum Mode {
     Shard(Shard),
     /// Tables, figures, manifests and SUMMARY.md from the run files present.
     Collect,
+    /// Runs and evaluations no other process holds, longest first, until none is left; no tables.
+    Worker,
 }
 
 /// What happened to an experiment.
@@ -147,8 +152,10 @@ impl Report {
 /// Runs `selected` experiments of `profile` into `env.out` in `mode`, with data from `data`.
 pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&ExperimentSpec], env: &Environment, data: &mut DataSets, mode: Mode) -> Result<Report> {
     let all_jobs = jobs(registry, profile, selected, &env.backend.id);
-    if let Mode::Shard(shard) = mode {
-        return run_shard(&all_jobs, shard, env, data);
+    match mode {
+        Mode::Shard(shard) => return run_shard(&all_jobs, shard, env, data),
+        Mode::Worker => return run_worker(&all_jobs, env, data),
+        Mode::All | Mode::Collect => {}
     }
     let mut report = Report::default();
     let mut plan_written = false;
@@ -269,6 +276,13 @@ pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&Experiment
     Ok(report)
 }
 
+/// How many jobs of `selected` have no run file yet under `out` on `backend`: the work that more
+/// than one process could share (`xtask reproduce --workers` starts no more helpers than that).
+pub fn unfinished_jobs(registry: &Registry, profile: &Profile, selected: &[&ExperimentSpec], out: &OutDir, backend: &str) -> usize {
+    let finished = |run: &PlannedRun| crate::store::finished_run(&out.experiment(run.experiment), run, &run.identity(backend)).is_some();
+    jobs(registry, profile, selected, backend).iter().filter(|job| !job.runs.iter().all(finished)).count()
+}
+
 /// An experiment's section as its manifest records it: a training section serialised (defaults left
 /// out where they hold, as run identities do), a theory section as its row checked it.
 fn experiment_config(profile: &Profile, spec: &ExperimentSpec) -> serde_json::Value {
@@ -301,22 +315,7 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
         let estimates: Vec<u64> = jobs.iter().map(|j| (j.seconds(&env.calibration, &env.backend.id, &processor).0 * 1000.0).max(1.0) as u64).collect();
         let done = Arc::new(AtomicUsize::new(0));
         let bars = MultiProgress::new();
-        let runs_bar = bars.add(ProgressBar::new(estimates.iter().sum()));
-        let (counter, total) = (Arc::clone(&done), jobs.len());
-        let style = ProgressStyle::with_template("{prefix} runs [{bar:30}] {runs} {elapsed}, eta {eta_known}").unwrap_or_else(|_| ProgressStyle::default_bar());
-        runs_bar.set_style(
-            style
-                .with_key("runs", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{}/{total}", counter.load(Ordering::Relaxed));
-                })
-                .with_key("eta_known", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    // Before the first run finishes: the plan's estimate; then the measured pace.
-                    let remaining = if state.pos() == 0 { Duration::from_millis(state.len().unwrap_or(0)) } else { state.eta() };
-                    let _ = write!(w, "{:#}", indicatif::HumanDuration(remaining));
-                })
-                .progress_chars("=> "),
-        );
-        runs_bar.set_prefix(format!("{}/{}", spec.id, dataset.name()));
+        let runs_bar = runs_bar(&bars, format!("{}/{}", spec.id, dataset.name()), estimates.iter().sum(), Arc::clone(&done), jobs.len());
         let say = |line: String| bars.suspend(|| println!("{line}"));
         let mut waiting: Vec<usize> = (0..jobs.len()).collect();
         let mut announced = false;
@@ -351,6 +350,27 @@ fn run_training(spec: &ExperimentSpec, all_jobs: &[Job], env: &Environment, data
         runs_bar.finish_and_clear();
     }
     Ok(())
+}
+
+/// A bar over runs that counts their estimated milliseconds (so a SpecReg run weighs as the plan says),
+/// with `done` of `total` runs and the time left: the plan's estimate until a run finishes, then the
+/// measured pace.
+fn runs_bar(bars: &MultiProgress, prefix: String, estimate_ms: u64, done: Arc<AtomicUsize>, total: usize) -> ProgressBar {
+    let bar = bars.add(ProgressBar::new(estimate_ms));
+    let style = ProgressStyle::with_template("{prefix} runs [{bar:30}] {runs} {elapsed}, eta {eta_known}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(
+        style
+            .with_key("runs", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/{total}", done.load(Ordering::Relaxed));
+            })
+            .with_key("eta_known", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let remaining = if state.pos() == 0 { Duration::from_millis(state.len().unwrap_or(0)) } else { state.eta() };
+                let _ = write!(w, "{:#}", indicatif::HumanDuration(remaining));
+            })
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar
 }
 
 /// Evaluates with AutoAttack every run of `runs` whose section asks for it (the experiment's planned
@@ -448,6 +468,106 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
         }
     }
     Ok(report)
+}
+
+/// Takes work no other process holds until none is left: the untrained job with the largest estimate
+/// (longest first keeps the last job to finish short), and once no job is free, the AutoAttack
+/// evaluations whose runs and transfer sources are finished. While other processes hold what is left,
+/// it waits: the runs they finish free evaluations. Absent datasets are passed over (the `All` process
+/// reports them).
+fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Report> {
+    let processor = env.processor.speed_key();
+    let estimate = |j: &Job| j.seconds(&env.calibration, &env.backend.id, &processor).0;
+    let mut order: Vec<&Job> = jobs.iter().collect();
+    order.sort_by(|a, b| estimate(b).total_cmp(&estimate(a)));
+    let planned: Vec<PlannedRun> = jobs.iter().flat_map(|j| j.runs.iter().cloned()).collect();
+    let bars = MultiProgress::new();
+    let say = |line: String| bars.suspend(|| println!("{line}"));
+    let mut report = Report::default();
+    // The bar counts the jobs unfinished at the start as any process settles them.
+    let counted: Vec<u64> = order.iter().map(|j| if env.finished(j.primary()).is_none() { (estimate(j) * 1000.0).max(1.0) as u64 } else { 0 }).collect();
+    let done = Arc::new(AtomicUsize::new(0));
+    let bar = runs_bar(&bars, "all experiments".into(), counted.iter().sum(), Arc::clone(&done), counted.iter().filter(|&&ms| ms > 0).count());
+    let settle = |k: usize, settled: &mut [bool]| {
+        settled[k] = true;
+        if counted[k] > 0 {
+            done.fetch_add(1, Ordering::Relaxed);
+            bar.inc(counted[k]);
+        }
+    };
+    // Jobs and evaluations known to need nothing more from this process.
+    let mut settled = vec![false; order.len()];
+    let mut evaluated = vec![false; planned.len()];
+    loop {
+        let mut others_hold_work = false;
+        let mut worked = false;
+        for (k, job) in order.iter().enumerate() {
+            if settled[k] {
+                continue;
+            }
+            let primary = job.primary();
+            if data.load(primary.dataset)?.is_err() {
+                settle(k, &mut settled);
+                continue;
+            }
+            let subsets = data.subsets(primary.dataset, &primary.settings)?;
+            let label = primary.label();
+            let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
+            match outcome {
+                Outcome::Busy(_) => others_hold_work = true,
+                Outcome::Trained(..) | Outcome::Failed(_) => {
+                    if let Outcome::Failed(_) = outcome {
+                        report.shard_failed.push(label.clone());
+                    }
+                    say(format!("{label}: {}", outcome.describe(rows.as_ref())));
+                    settle(k, &mut settled);
+                    worked = true;
+                    break; // look again from the longest: others may have taken or finished jobs meanwhile
+                }
+                Outcome::Kept | Outcome::Reused(_) => settle(k, &mut settled),
+            }
+        }
+        if worked {
+            continue;
+        }
+        for (k, run) in planned.iter().enumerate() {
+            if evaluated[k] || run.settings.suite.is_none() || env.finished(run).is_none() || data.load(run.dataset)?.is_err() {
+                continue; // held by another process (waited for above), failed, or without data
+            }
+            let experiment: Vec<PlannedRun> = planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect();
+            let source = transfer_source(env, &experiment, run);
+            let test = &data.subsets(run.dataset, &run.settings)?.1;
+            let (outcome, rows) = env.evaluate(run, source, test)?;
+            match outcome {
+                Evaluation::Busy(_) => others_hold_work = true,
+                Evaluation::SourceNotTrained(_) => {
+                    others_hold_work |= source.is_some_and(|s| env.finished(s).is_none() && !settled_source(&order, &settled, s))
+                }
+                Evaluation::NotTrained => {}
+                Evaluation::Measured(_) => {
+                    say(format!("{}: {}", run.label(), outcome.describe(rows.as_ref())));
+                    evaluated[k] = true;
+                    worked = true;
+                    break;
+                }
+                Evaluation::Kept | Evaluation::Reused(_) => evaluated[k] = true,
+            }
+        }
+        if worked {
+            continue;
+        }
+        if !others_hold_work {
+            bar.finish_and_clear();
+            return Ok(report);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// Whether the job training `source` is settled for a worker (failed, or passed over for want of
+/// data): then no process will finish it, and evaluations transferring from it cannot wait for it.
+fn settled_source(order: &[&Job], settled: &[bool], source: &PlannedRun) -> bool {
+    order.iter().zip(settled).any(|(job, &done)| done && job.runs.iter().any(|r| r.label() == source.label()))
 }
 
 /// The datasets a finished experiment in `dir` with this configuration could not run on, when it is

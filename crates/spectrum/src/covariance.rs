@@ -271,10 +271,12 @@ pub fn covariance<T: Sample>(rows: ArrayView2<'_, T>) -> Result<Array2<f64>> {
     acc.covariance()
 }
 
-/// Per-column means of row-major `rows` of width `d`, in f64 (parallel over row chunks).
+/// Per-column means of row-major `rows` of width `d`, in f64: chunks of 64 rows summed in parallel,
+/// then the chunk sums added in order, so the result does not depend on how rayon splits the work
+/// (the number of threads).
 fn column_means<T: Sample>(rows: &[T], d: usize) -> Vec<f64> {
     let n = rows.len() / d;
-    let sums = rows
+    let partial: Vec<Vec<f64>> = rows
         .par_chunks(d * 64)
         .map(|chunk| {
             let mut s = vec![0f64; d];
@@ -285,13 +287,11 @@ fn column_means<T: Sample>(rows: &[T], d: usize) -> Vec<f64> {
             }
             s
         })
-        .reduce(
-            || vec![0f64; d],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+        .collect();
+    let mut sums = vec![0f64; d];
+    for chunk in &partial {
+        sums.iter_mut().zip(chunk).for_each(|(x, y)| *x += y);
+    }
     sums.into_iter().map(|s| s / n as f64).collect()
 }
 

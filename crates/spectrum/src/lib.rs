@@ -59,7 +59,7 @@ pub mod simulate;
 
 pub use covariance::{CovarianceAccumulator, Precision, Sample, covariance};
 pub use cvpca::cross_validated_spectrum;
-pub use eigen::{Eigen, eigh, eigvalsh, inverse_cholesky};
+pub use eigen::{Eigen, eigh, eigvalsh, fix_factorisation_split, inverse_cholesky};
 pub use error::{Result, SpectrumError};
 pub use estimate::{AlphaFit, FitMethod, Interval, Resampling, fit_alpha, interval_over_examples, interval_over_ranks};
 pub use layer::{Spectrum, SpectrumOptions, layer_spectrum, layer_spectrum_with};

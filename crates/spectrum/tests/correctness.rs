@@ -200,3 +200,29 @@ fn invalid_input_is_a_typed_error() {
     assert!(matches!(cross_validated_spectrum(a.view(), Array2::<f64>::zeros((10, 5)).view()), Err(SpectrumError::Shape(_))));
     assert!(matches!(cross_validated_spectrum(a.slice(s![..1, ..]), a.slice(s![..1, ..])), Err(SpectrumError::TooFewSamples { .. })));
 }
+
+#[test]
+fn the_same_bits_whatever_the_number_of_threads() {
+    // 1,000 units: large enough for faer to split its work (before the fixed split, one and three
+    // threads gave eigenvalues apart in the last bits). The covariance, eigh, eigvalsh, the inverse
+    // Cholesky factor and a random rotation, each computed in pools of 1, 2 and 3 threads.
+    let responses = simulate::gaussian_responses(3_000, &simulate::power_law_variances(1_000, 1.0), 11);
+    let bits = |a: &[f64]| a.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+    let compute = || {
+        let cov = covariance(responses.view()).unwrap();
+        let eigen = eigh(cov.view()).unwrap();
+        let values = eigvalsh(cov.view()).unwrap();
+        let inverse = inverse_cholesky(cov.view()).unwrap();
+        let rotation = simulate::random_rotation(600, 3);
+        [cov, eigen.vectors, inverse, rotation]
+            .iter()
+            .map(|m| bits(m.as_standard_layout().as_slice().unwrap()))
+            .chain([bits(eigen.values.as_slice().unwrap()), bits(values.as_slice().unwrap())])
+            .collect::<Vec<_>>()
+    };
+    fix_factorisation_split();
+    let results: Vec<_> = [1, 2, 3].iter().map(|&threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(compute)).collect();
+    for (k, what) in ["covariance", "eigenvectors", "inverse Cholesky", "rotation", "eigenvalues (eigh)", "eigenvalues (eigvalsh)"].iter().enumerate() {
+        assert!(results[0][k] == results[1][k] && results[1][k] == results[2][k], "{what} depend on the number of threads");
+    }
+}
