@@ -82,15 +82,22 @@ fn two_processes_share_one_output_directory() {
     let shared = tempfile::tempdir().unwrap();
     let (a, b) = (reproduce(shared.path(), "smoke", only).spawn().unwrap(), reproduce(shared.path(), "smoke", only).spawn().unwrap());
     let (a, b) = (finish(a), finish(b));
-    let mut both: Vec<String> = trained(&a).into_iter().chain(trained(&b)).collect();
-    both.sort();
-    let mut expected = trained(&alone);
-    expected.sort();
-    assert_eq!(both, expected, "every run trained exactly once between the two processes\n--- A ---\n{a}\n--- B ---\n{b}");
     assert!(!trained(&a).is_empty() || !trained(&b).is_empty());
-    assert_same_tables(single.path(), shared.path());
-    assert!(temporaries(shared.path()).is_empty(), "{:?}", temporaries(shared.path()));
-    assert!(std::fs::read_dir(shared.path().join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
+    assert_shared_equals_single(&alone, &[&a, &b], single.path(), shared.path());
+}
+
+/// Every run `alone` trained was trained exactly once across `outputs` (what the sharing processes
+/// printed), the shared tables equal the single process's, and nothing was left behind.
+fn assert_shared_equals_single(alone: &str, outputs: &[&str], single: &Path, shared: &Path) {
+    let mut all: Vec<String> = outputs.iter().flat_map(|o| trained(o)).collect();
+    all.sort();
+    let mut expected = trained(alone);
+    expected.sort();
+    let printed: Vec<String> = outputs.iter().enumerate().map(|(k, o)| format!("--- process {} ---\n{o}", k + 1)).collect();
+    assert_eq!(all, expected, "every run trained exactly once between the processes\n{}", printed.join("\n"));
+    assert_same_tables(single, shared);
+    assert!(temporaries(shared).is_empty(), "{:?}", temporaries(shared));
+    assert!(std::fs::read_dir(shared.join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
 }
 
 /// What the helpers of `--workers` printed, from their logs under `OUT/workers/`.
@@ -112,16 +119,8 @@ fn workers_of_one_command_split_its_runs_and_write_one_process_tables() {
     let output = finish(with_workers(shared.path(), "smoke", only, 2).spawn().unwrap());
     assert!(output.contains("2 workers of"), "{output}");
     let helpers = helper_logs(shared.path());
-    let (by_this, by_helper) = (trained(&output), trained(&helpers));
-    assert!(!by_this.is_empty() && !by_helper.is_empty(), "both processes train\n--- this ---\n{output}\n--- helper ---\n{helpers}");
-    let mut both: Vec<String> = by_this.into_iter().chain(by_helper).collect();
-    both.sort();
-    let mut expected = trained(&alone);
-    expected.sort();
-    assert_eq!(both, expected, "every run trained exactly once\n--- this ---\n{output}\n--- helper ---\n{helpers}");
-    assert_same_tables(single.path(), shared.path());
-    assert!(temporaries(shared.path()).is_empty(), "{:?}", temporaries(shared.path()));
-    assert!(std::fs::read_dir(shared.path().join(".locks")).map_or(0, |d| d.count()) == 0, "locks released");
+    assert!(!trained(&output).is_empty() && !trained(&helpers).is_empty(), "both processes train\n--- this ---\n{output}\n--- helper ---\n{helpers}");
+    assert_shared_equals_single(&alone, &[&output, &helpers], single.path(), shared.path());
 }
 
 #[test]

@@ -540,10 +540,9 @@ fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Re
             let (outcome, rows) = env.evaluate(run, source, test)?;
             match outcome {
                 Evaluation::Busy(_) => others_hold_work = true,
-                Evaluation::SourceNotTrained(_) => {
-                    others_hold_work |= source.is_some_and(|s| env.finished(s).is_none() && !settled_source(&order, &settled, s))
-                }
-                Evaluation::NotTrained => {}
+                // A source still training is a job another process holds, already waited for above
+                // (every job left unsettled in this pass was busy); a settled one will never finish.
+                Evaluation::SourceNotTrained(_) | Evaluation::NotTrained => {}
                 Evaluation::Measured(_) => {
                     say(format!("{}: {}", run.label(), outcome.describe(rows.as_ref())));
                     evaluated[k] = true;
@@ -562,12 +561,6 @@ fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Re
         }
         std::thread::sleep(Duration::from_secs(2));
     }
-}
-
-/// Whether the job training `source` is settled for a worker (failed, or passed over for want of
-/// data): then no process will finish it, and evaluations transferring from it cannot wait for it.
-fn settled_source(order: &[&Job], settled: &[bool], source: &PlannedRun) -> bool {
-    order.iter().zip(settled).any(|(job, &done)| done && job.runs.iter().any(|r| r.label() == source.label()))
 }
 
 /// The datasets a finished experiment in `dir` with this configuration could not run on, when it is
