@@ -25,7 +25,7 @@ fn only_help() -> String {
 pub struct ReproduceArgs {
     #[arg(long, value_delimiter = ',', help = only_help())]
     only: Vec<String>,
-    /// smoke, quick or paper (profiles/NAME.json), or the path of a profile file.
+    /// smoke, quick, quick-s4 or paper (profiles/NAME.json), or the path of a profile file.
     #[arg(long, default_value = "paper")]
     profile: String,
     #[command(flatten)]
@@ -246,8 +246,16 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let worked =
-        if helpers.is_empty() { Ok(()) } else { specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut data, Mode::Worker).map(drop) };
+    // The theory experiments are no one else's work: this process runs them first, while the helpers
+    // start on the longest runs, so that they do not wait at the end with one core idle.
+    let worked = if helpers.is_empty() {
+        Ok(())
+    } else {
+        let theory: Vec<_> = selected.iter().copied().filter(|spec| !spec.is_training()).collect();
+        specreg_experiments::reproduce(&registry, &profile, &theory, &env, &mut data, Mode::All)
+            .and_then(|_| specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut data, Mode::Worker))
+            .map(drop)
+    };
     let report = match worked.and_then(|()| specreg_experiments::reproduce(&registry, &profile, &selected, &env, &mut data, mode)) {
         Ok(report) => report,
         Err(e) => {

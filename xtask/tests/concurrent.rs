@@ -111,7 +111,7 @@ fn helper_logs(out: &Path) -> String {
 
 #[test]
 fn workers_of_one_command_split_its_runs_and_write_one_process_tables() {
-    let only = "E1,E2-MLP,E3-MLP";
+    let only = "E1,E2-MLP,E3-MLP,T1,T2";
     let single = tempfile::tempdir().unwrap();
     let alone = finish(reproduce(single.path(), "smoke", only).spawn().unwrap());
 
@@ -120,6 +120,12 @@ fn workers_of_one_command_split_its_runs_and_write_one_process_tables() {
     assert!(output.contains("2 workers of"), "{output}");
     let helpers = helper_logs(shared.path());
     assert!(!trained(&output).is_empty() && !trained(&helpers).is_empty(), "both processes train\n--- this ---\n{output}\n--- helper ---\n{helpers}");
+    // The theory experiments are the first process's, done before it takes a run.
+    let line = |find: &dyn Fn(&str) -> bool| output.lines().position(find);
+    let theory = line(&|l| l.starts_with("T1 ") && l.contains("done in"));
+    let first_run = line(&|l| l.contains("/mnist ") && l.contains(": done in"));
+    assert!(theory.is_some() && theory < first_run, "{output}");
+    assert!(!helpers.lines().any(|l| l.starts_with("T1 ") || l.starts_with("T2 ")), "{helpers}");
     assert_shared_equals_single(&alone, &[&output, &helpers], single.path(), shared.path());
 }
 

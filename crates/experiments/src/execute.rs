@@ -66,7 +66,7 @@ impl Outcome {
     pub fn describe(&self, rows: Option<&RunRows>) -> String {
         match self {
             Outcome::Kept => "finished (its run file is there: kept)".into(),
-            Outcome::Reused(source) => format!("identical to the finished run in {source} (E2 and E3 share their Vanilla runs): reused"),
+            Outcome::Reused(source) => format!("identical to the finished run in {source} (the same network, data, settings and seed): reused"),
             Outcome::Trained(seconds, took_over) => format!(
                 "{}{}",
                 status_line(rows.expect("a trained job has rows"), *seconds),

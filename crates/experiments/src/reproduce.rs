@@ -10,9 +10,10 @@
 //!   checkpoints and models only.
 //! - [`Mode::Collect`]: tables, figures, manifests and SUMMARY.md from the run files present; says
 //!   which planned runs are missing.
-//! - [`Mode::Worker`]: whatever no other process holds, the longest runs first, then the AutoAttack
-//!   evaluations they free, until nothing is left; no tables. Several such processes with a share of
-//!   the cores each use a machine better than one with all of them (`xtask reproduce --workers`).
+//! - [`Mode::Worker`]: whatever no other process holds, training runs and the AutoAttack evaluations
+//!   of finished runs in one list, the longest first, until nothing is left; no tables. Several such
+//!   processes with a share of the cores each use a machine better than one with all of them
+//!   (`xtask reproduce --workers`).
 //!
 //! `OUT/SUMMARY.md` is rebuilt from the tables by `All` and `Collect`. The returned [`Report`] says
 //! whether everything asked for was produced ([`Report::exit_code`]).
@@ -36,7 +37,7 @@ use crate::plan::PlannedRun;
 use crate::profile::{Profile, section_name};
 use crate::registry::Registry;
 use crate::report;
-use crate::schedule::{Job, Shard, identity_hash, jobs, slices, summarize};
+use crate::schedule::{Job, Shard, identity_hash, jobs, slices, suite_seconds, summarize};
 use crate::store::{failed_run, write_tables};
 use crate::summary::{git_revision, write_summary};
 use crate::tables::unique;
@@ -470,86 +471,95 @@ fn run_shard(jobs: &[Job], shard: Shard, env: &Environment, data: &mut DataSets)
     Ok(report)
 }
 
-/// Takes work no other process holds until none is left: the untrained job with the largest estimate
-/// (longest first keeps the last job to finish short), and once no job is free, the AutoAttack
-/// evaluations whose runs and transfer sources are finished. While other processes hold what is left,
-/// it waits: the runs they finish free evaluations. Absent datasets are passed over (the `All` process
-/// reports them).
+/// Takes work no other process holds until none is left, the free item with the largest estimate
+/// first (longest first leaves short items to even out the end): an untrained job, or the AutoAttack
+/// evaluation of a run whose training and transfer source are finished. While other processes hold
+/// what is left, it waits: the runs they finish free evaluations. Absent datasets are passed over (the
+/// `All` process reports them).
 fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Report> {
     let processor = env.processor.speed_key();
-    let estimate = |j: &Job| j.seconds(&env.calibration, &env.backend.id, &processor).0;
-    let mut order: Vec<&Job> = jobs.iter().collect();
-    order.sort_by(|a, b| estimate(b).total_cmp(&estimate(a)));
     let planned: Vec<PlannedRun> = jobs.iter().flat_map(|j| j.runs.iter().cloned()).collect();
+    let evaluation = |run: &PlannedRun| suite_seconds(run, &env.calibration, &env.backend.id, &processor);
+    // A job's estimate includes its primary run's evaluation, which is a work item of its own here.
+    let training = |j: &Job| j.seconds(&env.calibration, &env.backend.id, &processor).0 - evaluation(j.primary());
+    // One list, longest first: a training job is free once no one holds it, an evaluation once its run
+    // (and its transfer source) has finished, so short items are left to even out the end.
+    let mut items: Vec<(Work, f64)> = (0..jobs.len()).map(|k| (Work::Train(k), training(&jobs[k]))).collect();
+    items.extend(planned.iter().enumerate().filter(|(_, r)| r.settings.suite.is_some()).map(|(k, r)| (Work::Evaluate(k), evaluation(r))));
+    items.sort_by(|a, b| b.1.total_cmp(&a.1));
     let bars = MultiProgress::new();
     let say = |line: String| bars.suspend(|| println!("{line}"));
     let mut report = Report::default();
     // The bar counts the jobs unfinished at the start as any process settles them.
-    let counted: Vec<u64> = order.iter().map(|j| if env.finished(j.primary()).is_none() { (estimate(j) * 1000.0).max(1.0) as u64 } else { 0 }).collect();
+    let counted: Vec<u64> = jobs.iter().map(|j| if env.finished(j.primary()).is_none() { (training(j) * 1000.0).max(1.0) as u64 } else { 0 }).collect();
     let done = Arc::new(AtomicUsize::new(0));
     let bar = runs_bar(&bars, "all experiments".into(), counted.iter().sum(), Arc::clone(&done), counted.iter().filter(|&&ms| ms > 0).count());
-    let settle = |k: usize, settled: &mut [bool]| {
-        settled[k] = true;
-        if counted[k] > 0 {
-            done.fetch_add(1, Ordering::Relaxed);
-            bar.inc(counted[k]);
-        }
-    };
-    // Jobs and evaluations known to need nothing more from this process.
-    let mut settled = vec![false; order.len()];
-    let mut evaluated = vec![false; planned.len()];
+    // Items known to need nothing more from this process.
+    let mut settled = vec![false; items.len()];
     loop {
         let mut others_hold_work = false;
         let mut worked = false;
-        for (k, job) in order.iter().enumerate() {
-            if settled[k] {
+        for (i, &(work, _)) in items.iter().enumerate() {
+            if settled[i] {
                 continue;
             }
-            let primary = job.primary();
-            if data.load(primary.dataset)?.is_err() {
-                settle(k, &mut settled);
-                continue;
-            }
-            let subsets = data.subsets(primary.dataset, &primary.settings)?;
-            let label = primary.label();
-            let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
-            match outcome {
-                Outcome::Busy(_) => others_hold_work = true,
-                Outcome::Trained(..) | Outcome::Failed(_) => {
-                    if let Outcome::Failed(_) = outcome {
-                        report.shard_failed.push(label.clone());
+            match work {
+                Work::Train(k) => {
+                    let job = &jobs[k];
+                    let primary = job.primary();
+                    let available = data.load(primary.dataset)?.is_ok();
+                    let outcome = if available {
+                        let subsets = data.subsets(primary.dataset, &primary.settings)?;
+                        let label = primary.label();
+                        let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
+                        match &outcome {
+                            Outcome::Busy(_) => others_hold_work = true,
+                            Outcome::Trained(..) | Outcome::Failed(_) => {
+                                if let Outcome::Failed(_) = outcome {
+                                    report.shard_failed.push(label.clone());
+                                }
+                                say(format!("{label}: {}", outcome.describe(rows.as_ref())));
+                                worked = true;
+                            }
+                            Outcome::Kept | Outcome::Reused(_) => {}
+                        }
+                        Some(outcome)
+                    } else {
+                        None
+                    };
+                    if !matches!(outcome, Some(Outcome::Busy(_))) {
+                        settled[i] = true;
+                        if counted[k] > 0 {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            bar.inc(counted[k]);
+                        }
                     }
-                    say(format!("{label}: {}", outcome.describe(rows.as_ref())));
-                    settle(k, &mut settled);
-                    worked = true;
-                    break; // look again from the longest: others may have taken or finished jobs meanwhile
                 }
-                Outcome::Kept | Outcome::Reused(_) => settle(k, &mut settled),
-            }
-        }
-        if worked {
-            continue;
-        }
-        for (k, run) in planned.iter().enumerate() {
-            if evaluated[k] || run.settings.suite.is_none() || env.finished(run).is_none() || data.load(run.dataset)?.is_err() {
-                continue; // held by another process (waited for above), failed, or without data
-            }
-            let experiment: Vec<PlannedRun> = planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect();
-            let source = transfer_source(env, &experiment, run);
-            let test = &data.subsets(run.dataset, &run.settings)?.1;
-            let (outcome, rows) = env.evaluate(run, source, test)?;
-            match outcome {
-                Evaluation::Busy(_) => others_hold_work = true,
-                // A source still training is a job another process holds, already waited for above
-                // (every job left unsettled in this pass was busy); a settled one will never finish.
-                Evaluation::SourceNotTrained(_) | Evaluation::NotTrained => {}
-                Evaluation::Measured(_) => {
-                    say(format!("{}: {}", run.label(), outcome.describe(rows.as_ref())));
-                    evaluated[k] = true;
-                    worked = true;
-                    break;
+                Work::Evaluate(k) => {
+                    let run = &planned[k];
+                    if env.finished(run).is_none() || data.load(run.dataset)?.is_err() {
+                        continue; // held by another process (waited for as a job), failed, or without data
+                    }
+                    let experiment: Vec<PlannedRun> = planned.iter().filter(|r| r.experiment == run.experiment).cloned().collect();
+                    let source = transfer_source(env, &experiment, run);
+                    let test = &data.subsets(run.dataset, &run.settings)?.1;
+                    let (outcome, rows) = env.evaluate(run, source, test)?;
+                    match outcome {
+                        Evaluation::Busy(_) => others_hold_work = true,
+                        // A source still training is a job another process holds, waited for as such;
+                        // a settled one will never finish.
+                        Evaluation::SourceNotTrained(_) | Evaluation::NotTrained => {}
+                        Evaluation::Measured(_) => {
+                            say(format!("{}: {}", run.label(), outcome.describe(rows.as_ref())));
+                            settled[i] = true;
+                            worked = true;
+                        }
+                        Evaluation::Kept | Evaluation::Reused(_) => settled[i] = true,
+                    }
                 }
-                Evaluation::Kept | Evaluation::Reused(_) => evaluated[k] = true,
+            }
+            if worked {
+                break; // look again from the longest: others may have taken or finished work meanwhile
             }
         }
         if worked {
@@ -561,6 +571,13 @@ fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Re
         }
         std::thread::sleep(Duration::from_secs(2));
     }
+}
+
+/// A worker's unit of work: training job `k`, or the AutoAttack evaluation of planned run `k`.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    Train(usize),
+    Evaluate(usize),
 }
 
 /// The datasets a finished experiment in `dir` with this configuration could not run on, when it is

@@ -319,20 +319,22 @@ impl Job {
         let gflops = calibration.gflops(&run.model) * 1e9;
         let epochs = calibration.epochs.get(&speed_key(&identity, processor)).map(|s| s * run.settings.epochs as f64);
         let measuring = calibration.measurements.get(&measure_key(&identity, processor)).copied().unwrap_or_else(|| measurement_flops(run) / gflops);
-        let suite = match &run.settings.suite {
-            None => 0.0,
-            Some(suite) => {
-                // The key reads only whether there is a transfer source, so the run stands in for it.
-                let transfers = suite.transfer && run.variant.name != TRANSFER_SOURCE;
-                let key = suite_key(&run.suite_identity(backend, transfers.then_some(run)), processor);
-                calibration.suites.get(&key).copied().unwrap_or_else(|| suite_flops(run) / gflops)
-            }
-        };
+        let suite = suite_seconds(run, calibration, backend, processor);
         match epochs {
             Some(training) => (training + measuring + suite, true),
             None => (epoch_flops(run) * run.settings.epochs as f64 / gflops + measuring + suite, false),
         }
     }
+}
+
+/// The estimated seconds of `run`'s AutoAttack evaluation (0 where its section asks for none): its time
+/// measured here for the same evaluation, else its FLOPs at the calibration's throughput.
+pub fn suite_seconds(run: &PlannedRun, calibration: &Calibration, backend: &str, processor: &str) -> f64 {
+    let Some(suite) = &run.settings.suite else { return 0.0 };
+    // The key reads only whether there is a transfer source, so the run stands in for it.
+    let transfers = suite.transfer && run.variant.name != TRANSFER_SOURCE;
+    let key = suite_key(&run.suite_identity(backend, transfers.then_some(run)), processor);
+    calibration.suites.get(&key).copied().unwrap_or_else(|| suite_flops(run) / (calibration.gflops(&run.model) * 1e9))
 }
 
 /// Every run of `selected` experiments of `profile`, grouped into jobs by identity (in plan order).
@@ -529,17 +531,31 @@ mod tests {
 
     #[test]
     fn s4_shares_e1s_vanilla_and_specreg_runs_where_its_section_equals_e1s() {
-        for name in ["quick", "paper"] {
+        let jobs = all_jobs("paper");
+        let shared: Vec<Vec<String>> = jobs
+            .iter()
+            .filter(|j| j.runs.iter().any(|r| r.experiment == "S4") && j.runs.len() > 1)
+            .map(|j| j.runs.iter().map(PlannedRun::label).collect())
+            .collect();
+        let seeds = profile("paper").training("S4").unwrap().seeds.len();
+        assert_eq!(shared.len(), 2 * seeds, "{shared:?}");
+        assert!(shared.iter().all(|homes| homes[0].starts_with("E1/") && homes[1].starts_with("S4/")), "{shared:?}");
+    }
+
+    #[test]
+    fn quick_s4_run_into_quicks_output_reuses_e1s_two_runs() {
+        // quick leaves S4 out; quick-s4 adds it, and its Vanilla and SpecReg runs must be the very runs
+        // quick's E1 trained (the same identities), so that only the head and tail runs train.
+        let identities = |name: &str, id: &str| -> Vec<(String, String)> {
             let jobs = all_jobs(name);
-            let shared: Vec<Vec<String>> = jobs
-                .iter()
-                .filter(|j| j.runs.iter().any(|r| r.experiment == "S4") && j.runs.len() > 1)
-                .map(|j| j.runs.iter().map(PlannedRun::label).collect())
-                .collect();
-            let seeds = profile(name).training("S4").unwrap().seeds.len();
-            assert_eq!(shared.len(), 2 * seeds, "{name}: {shared:?}");
-            assert!(shared.iter().all(|homes| homes[0].starts_with("E1/") && homes[1].starts_with("S4/")), "{name}: {shared:?}");
-        }
+            jobs.iter().flat_map(|j| &j.runs).filter(|r| r.experiment == id).map(|r| (r.name.clone(), identity_hash(&r.identity("flex")))).collect()
+        };
+        assert!(!profile("quick").configures("S4") && profile("quick-s4").configures("S4"));
+        assert!(!profile("quick-s4").configures("E1"));
+        let (e1, s4) = (identities("quick", "E1"), identities("quick-s4", "S4"));
+        assert_eq!(s4.len(), 4, "{s4:?}");
+        let reused: Vec<&(String, String)> = s4.iter().filter(|run| e1.contains(run)).collect();
+        assert_eq!(reused.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["Vanilla-b0-s1", "SpecReg-b5-s1"], "E1: {e1:?}, S4: {s4:?}");
     }
 
     #[test]
