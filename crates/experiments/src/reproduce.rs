@@ -507,13 +507,16 @@ fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Re
                 Work::Train(k) => {
                     let job = &jobs[k];
                     let primary = job.primary();
-                    let available = data.load(primary.dataset)?.is_ok();
-                    let outcome = if available {
+                    // A job without its data is settled unrun (the `All` process reports it).
+                    if data.load(primary.dataset)?.is_ok() {
                         let subsets = data.subsets(primary.dataset, &primary.settings)?;
                         let label = primary.label();
                         let (outcome, rows) = env.ensure(job, subsets, &bars, &label)?;
-                        match &outcome {
-                            Outcome::Busy(_) => others_hold_work = true,
+                        match outcome {
+                            Outcome::Busy(_) => {
+                                others_hold_work = true;
+                                continue;
+                            }
                             Outcome::Trained(..) | Outcome::Failed(_) => {
                                 if let Outcome::Failed(_) = outcome {
                                     report.shard_failed.push(label.clone());
@@ -523,16 +526,11 @@ fn run_worker(jobs: &[Job], env: &Environment, data: &mut DataSets) -> Result<Re
                             }
                             Outcome::Kept | Outcome::Reused(_) => {}
                         }
-                        Some(outcome)
-                    } else {
-                        None
-                    };
-                    if !matches!(outcome, Some(Outcome::Busy(_))) {
-                        settled[i] = true;
-                        if counted[k] > 0 {
-                            done.fetch_add(1, Ordering::Relaxed);
-                            bar.inc(counted[k]);
-                        }
+                    }
+                    settled[i] = true;
+                    if counted[k] > 0 {
+                        done.fetch_add(1, Ordering::Relaxed);
+                        bar.inc(counted[k]);
                     }
                 }
                 Work::Evaluate(k) => {
