@@ -239,6 +239,22 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     assert!(!summary.contains("Not measured"), "every claim has data in the smoke profile:\n{summary}");
     assert_valid_markdown(&summary);
 
+    // Transfer examples are crafted once per source while models are evaluated, and deleted once the
+    // profile is complete.
+    assert!(!out.path().join(".transfer").exists(), "the transfer examples outlived the profile");
+    // What is left: only the work on absent datasets; after an interruption, what it undid.
+    let registry = specreg_experiments::Registry::standard();
+    let profile = registry.load_profile("smoke").unwrap();
+    let selected = registry.select(&[], &profile).unwrap();
+    let processor = specreg_experiments::Processor::this_machine().speed_key();
+    let calibration = specreg_experiments::Calibration::default();
+    let left =
+        || specreg_experiments::work_left(&registry, &profile, &selected, &specreg_experiments::OutDir::new(out.path()), "flex", &calibration, &processor);
+    let finished = left();
+    let absent = if data_dir().join("cifar10").exists() { 0 } else { finished.jobs_left };
+    assert_eq!(finished.jobs_left, absent, "{finished:?}");
+    assert!(finished.jobs > finished.jobs_left);
+
     // Rerun: everything finished, nothing is redone.
     let table = out.path().join("E1/tables/training.parquet");
     let before = modified(&table);
@@ -253,6 +269,9 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     let vanilla_time = modified(&vanilla);
     std::fs::remove_file(out.path().join("E1/manifest.json")).unwrap();
     std::fs::remove_file(&specreg).unwrap();
+    let interrupted = left();
+    assert_eq!(interrupted.jobs_left, finished.jobs_left + 1, "{interrupted:?}");
+    assert!(interrupted.seconds > finished.seconds, "{interrupted:?}");
     reproduce(out.path(), &["--only", "E1"]);
     assert_eq!(modified(&vanilla), vanilla_time, "the finished run was redone");
     assert!(specreg.is_file() && out.path().join("E1/manifest.json").is_file());
@@ -264,6 +283,9 @@ fn smoke_profile_runs_every_experiment_end_to_end_and_resumes() {
     let run_time = modified(&vanilla);
     std::fs::remove_file(out.path().join("E1/manifest.json")).unwrap();
     std::fs::remove_file(&evaluation).unwrap();
+    let unevaluated = left();
+    assert_eq!(unevaluated.jobs_left, finished.jobs_left, "{unevaluated:?}");
+    assert!(unevaluated.seconds > finished.seconds, "{unevaluated:?}");
     reproduce(out.path(), &["--only", "E1"]);
     assert_eq!(modified(&vanilla), run_time, "the run was retrained for its evaluation");
     assert!(evaluation.is_file());

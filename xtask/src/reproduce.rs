@@ -193,7 +193,8 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     }
     // Workers share this machine's cores: this process takes its share before anything uses the pool.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let unfinished = if mode == Mode::All { specreg_experiments::unfinished_jobs(&registry, &profile, &selected, &out, backend.id()) as u64 } else { 0 };
+    let left = specreg_experiments::work_left(&registry, &profile, &selected, &out, backend.id(), &calibration, &processor.speed_key());
+    let unfinished = if mode == Mode::All { left.jobs_left as u64 } else { 0 };
     let workers = match (mode, args.workers) {
         (Mode::All, Some(n)) if n > 1 && backend.id() != "flex" => {
             return Err(usage(anyhow!("--workers {n} shares the CPU's cores: it needs --backend flex (one process drives a GPU)")));
@@ -220,6 +221,15 @@ pub fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     let data_dir = args.data.resolve();
     if mode != Mode::Collect {
         print!("{plan}");
+        if left.jobs_left < left.jobs {
+            println!(
+                "Under {} already: {} of {} jobs finished; left: about {} of compute.",
+                args.out.display(),
+                left.jobs - left.jobs_left,
+                left.jobs,
+                specreg_experiments::duration(left.seconds)
+            );
+        }
         print_roads(&registry, &profile, &args, &calibration, &plan)?;
         crate::data::ensure_datasets(&registry.needed_datasets(&profile, &selected), &data_dir, args.mirror.as_deref(), args.offline)?;
     }

@@ -18,7 +18,7 @@
 //! (the reproduction protocol, `docs/protocol.md` in the repository, §1.6).
 //!
 //! - [`Attack::Fgsm`]; [`Attack::Pgd`] in L∞ (random start, steps, projection after every step,
-//!   restarts keeping each example's worst case) and L2;
+//!   restarts on the examples still robust, each keeping its worst case) and L2;
 //! - [`Attack::Square`], the gradient-free Square Attack: a model that resists PGD but not Square is
 //!   masking its gradients, and the sweep flags it;
 //! - [`Attack::Noise`], uniform and Gaussian noise of the same size, as controls;

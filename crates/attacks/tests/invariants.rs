@@ -181,3 +181,39 @@ fn violated_sanity_checks_are_reported() {
         ]
     );
 }
+
+#[test]
+fn pgd_restarts_attack_only_the_examples_still_robust_and_keep_the_first_fooling_point() {
+    let model = MlpConfig::new(16, vec![12], 3).init(&device()).valid();
+    let rows = std::cell::RefCell::new(Vec::new());
+    let classify = |x: Tensor<4>| {
+        rows.borrow_mut().push(x.dims()[0]);
+        model.forward(x)
+    };
+    let (x, y) = inputs(40);
+    let pgd = |restarts| Attack::Pgd { norm: Norm::Linf, steps: 3, step_size: StepSize::TimesEpsilon(0.25), restarts, random_start: true };
+    let correct = |points: &Tensor<4>| -> Vec<bool> {
+        let predicted: Vec<i64> = model.forward(points.clone()).argmax(1).flatten::<1>(0, 1).into_data().iter::<i64>().collect();
+        predicted.iter().zip(y.clone().into_data().iter::<i64>()).map(|(p, l)| *p == l).collect()
+    };
+    let eps = 0.15;
+    let once = pgd(1).run(&classify, x.clone(), y.clone(), eps, 5, 0).unwrap();
+    rows.borrow_mut().clear();
+    let thrice = pgd(3).run(&classify, x.clone(), y.clone(), eps, 5, 0).unwrap();
+    let (fooled_once, fooled_thrice) = (correct(&once).iter().map(|c| !c).collect::<Vec<_>>(), correct(&thrice).iter().map(|c| !c).collect::<Vec<_>>());
+    let fooled = fooled_once.iter().filter(|f| **f).count();
+    assert!(fooled > 0 && fooled < 40, "the test needs some examples fooled by one run and some not: {fooled}");
+    // The first restart is the single run: what it fooled stays fooled, at the same point.
+    let rows_of = |t: &Tensor<4>, i: usize| t.clone().narrow(0, i, 1).into_data().try_to_vec::<f32>().unwrap();
+    for i in (0..40).filter(|&i| fooled_once[i]) {
+        assert!(fooled_thrice[i]);
+        assert_eq!(rows_of(&thrice, i), rows_of(&once, i), "example {i}");
+    }
+    // The later restarts ran on the survivors only: never on all 40 rows after the first.
+    let calls = rows.borrow();
+    let widest_later = calls.iter().skip_while(|&&r| r == 40).copied().max().unwrap_or(0);
+    assert!(widest_later <= 40 - fooled, "calls: {calls:?}");
+    // Within the ball, in range.
+    let delta = (thrice.clone() - x).abs().max().into_scalar::<f32>();
+    assert!(delta <= eps * (1.0 + 1e-5));
+}

@@ -11,7 +11,8 @@
 //! An evaluation has an identity of its own (the run's, the profile's `suite` settings, the transfer
 //! source's), so adding or changing `suite` evaluates finished runs again without retraining them.
 //! Like training, it is claimed with a lock, so processes sharing an output directory split the work,
-//! and an identical evaluation elsewhere under it (E2's and E3's shared Vanilla runs) is copied.
+//! and an identical evaluation elsewhere under it (E2's and E3's shared Vanilla runs) is copied. The
+//! transfer examples of a source are crafted once for all the models measured on them.
 
 use std::time::Instant;
 
@@ -32,6 +33,7 @@ use crate::plan::PlannedRun;
 use crate::schedule::identity_hash;
 use crate::settings::SuiteSection;
 use crate::store::{RunTiming, SuiteRows, failed_run, finished_suite, identical_suite};
+use crate::transfer::{crafted_once, values_digest};
 use crate::variant::TRANSFER_SOURCE;
 
 /// The ε at which APGD-CE must bring any model to chance: 0.5 in L∞ reaches a grey image from any input.
@@ -193,24 +195,23 @@ impl Environment {
             ..SuiteRows::default()
         };
         if let Some(source) = source {
-            let crafted_on = self.load_model(source)?;
             let attacks = [pgd_of(run), Attack::Apgd { norm: Norm::Linf, loss: ApgdLoss::CrossEntropy, iterations: suite.iterations, restarts: 1 }];
-            for attack in attacks {
-                for &eps in &epsilons {
-                    let correct = transferred_correct(&crafted_on, &model, &attack, (&x, &y), eps, batch, run.seed)?;
-                    let n = attacked.len();
-                    let (ci_low, ci_high) = wilson(correct, n);
-                    rows.transfer.push(TransferRow {
-                        key: key.clone(),
-                        source: source.variant.name.clone(),
-                        attack: attack.name(),
-                        epsilon: as_written(eps),
-                        accuracy: correct as f64 / n as f64,
-                        n_examples: n as u32,
-                        ci_low,
-                        ci_high,
-                    });
-                }
+            let crafted = self.transfer_examples(source, &attacks, &epsilons, (&x, &y), batch, run.seed)?;
+            let n = attacked.len();
+            let grid = attacks.iter().flat_map(|a| epsilons.iter().map(move |&eps| (a, eps)));
+            for ((attack, eps), adversarial) in grid.zip(crafted) {
+                let correct = correct_in_batches(&model, adversarial, &y, batch);
+                let (ci_low, ci_high) = wilson(correct, n);
+                rows.transfer.push(TransferRow {
+                    key: key.clone(),
+                    source: source.variant.name.clone(),
+                    attack: attack.name(),
+                    epsilon: as_written(eps),
+                    accuracy: correct as f64 / n as f64,
+                    n_examples: n as u32,
+                    ci_low,
+                    ci_high,
+                });
             }
             if !rows.suite.is_empty() {
                 rows.checks.push(sanity_row(run, "transfer", &transfer_check(&rows)));
@@ -226,28 +227,62 @@ fn pgd_of(run: &PlannedRun) -> Attack {
     (row.build)(&run.settings, run.dataset)
 }
 
-/// Examples `model` still classifies correctly after `attack` crafted them on `source`.
-fn transferred_correct(
-    source: &Model,
-    model: &Model,
-    attack: &Attack,
-    (x, y): (&Tensor<4>, &Tensor<1, Int>),
-    eps: f32,
-    batch: usize,
-    seed: u64,
-) -> Result<usize> {
-    let n = x.dims()[0];
-    let craft = |images: Tensor<4>| source.forward(images);
+impl Environment {
+    /// The examples each of `attacks` crafts on `source`'s model at each of `epsilons` (attack-major),
+    /// from `x` in batches of `batch`: crafted by the first evaluation that needs them, read back by
+    /// the others (see [`crate::transfer`]).
+    fn transfer_examples(
+        &self,
+        source: &PlannedRun,
+        attacks: &[Attack],
+        epsilons: &[f32],
+        (x, y): (&Tensor<4>, &Tensor<1, Int>),
+        batch: usize,
+        seed: u64,
+    ) -> Result<Vec<Tensor<4>>> {
+        let identity = serde_json::json!({
+            "source": source.identity(&self.backend.id),
+            "attacks": attacks,
+            "epsilons": epsilons,
+            "batch": batch,
+            "seed": seed,
+            "images": values_digest(&x.clone().into_data()),
+            "labels": values_digest(&y.clone().into_data()),
+        });
+        let names: Vec<String> = attacks.iter().flat_map(|a| epsilons.iter().map(move |eps| format!("{}@{eps}", a.name()))).collect();
+        let craft = || -> Result<Vec<Tensor<4>>> {
+            let crafted_on = self.load_model(source)?;
+            let craft = |images: Tensor<4>| crafted_on.forward(images);
+            let n = x.dims()[0];
+            let mut out = Vec::with_capacity(names.len());
+            for attack in attacks {
+                for &eps in epsilons {
+                    let mut batches = Vec::new();
+                    for first in (0..n).step_by(batch) {
+                        let len = batch.min(n - first);
+                        batches.push(attack.run(&craft, x.clone().narrow(0, first, len), y.clone().narrow(0, first, len), eps, seed, first)?);
+                    }
+                    out.push(Tensor::cat(batches, 0));
+                }
+            }
+            Ok(out)
+        };
+        crafted_once(&self.out.transfer_file(&identity_hash(&identity)), &identity, &names, x.dims(), &self.backend.device, craft)
+    }
+}
+
+/// Examples of `adversarial` that `model` classifies as `y` says, measured in batches of `batch` (the
+/// protocol's evaluation batches, which a model whitening on batch statistics depends on).
+fn correct_in_batches(model: &Model, adversarial: Tensor<4>, y: &Tensor<1, Int>, batch: usize) -> usize {
+    let n = adversarial.dims()[0];
     let mut correct = 0;
     for first in (0..n).step_by(batch) {
         let len = batch.min(n - first);
-        let (xb, yb) = (x.clone().narrow(0, first, len), y.clone().narrow(0, first, len));
-        let adversarial = attack.run(&craft, xb, yb.clone(), eps, seed, first)?;
-        let predicted: Vec<i64> = predictions(model.forward(adversarial)).into_data().iter::<i64>().collect();
-        let labels: Vec<i64> = yb.into_data().iter::<i64>().collect();
+        let predicted: Vec<i64> = predictions(model.forward(adversarial.clone().narrow(0, first, len))).into_data().iter::<i64>().collect();
+        let labels: Vec<i64> = y.clone().narrow(0, first, len).into_data().iter::<i64>().collect();
         correct += predicted.iter().zip(&labels).filter(|(p, l)| p == l).count();
     }
-    Ok(correct)
+    correct
 }
 
 /// Carlini et al. (2019): examples crafted on another model must not hurt a model more than attacks on

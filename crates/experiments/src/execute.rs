@@ -231,7 +231,8 @@ impl Environment {
             splits.push(("train", train_set));
         }
         let eval_batch = run.train.eval_batch_size;
-        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, eval_batch, device, self.backend.site)?;
+        let known = trained.final_train_spectra.as_deref().map(|values| ("train", values));
+        let (spectra, fits) = measure::spectra(&run.key, &trained.model, &splits, known, eval_batch, device, self.backend.site)?;
         let attacked = test_set.head(run.settings.attack_examples.min(test_set.len()));
         let epsilons = run.settings.epsilons(run.dataset);
         // The sweep draws a bar of its own; the caller's bars step aside meanwhile.

@@ -80,6 +80,7 @@ mod execute;
 mod measure;
 mod schedule;
 mod store;
+mod transfer;
 // Reporting.
 mod claims;
 mod report;
@@ -101,7 +102,7 @@ pub use out_dir::{ExperimentDir, OutDir};
 pub use plan::{PlannedRun, experiment_runs};
 pub use profile::{Profile, Scale, Section, profiles_dir, section_name, workspace_root};
 pub use registry::{Registry, load_profile};
-pub use reproduce::{ExperimentStatus, Mode, Report, redraw, reproduce, unfinished_jobs};
+pub use reproduce::{ExperimentStatus, Mode, Report, WorkLeft, redraw, reproduce, work_left};
 pub use schedule::{BENCH_CNN_ROW, BENCH_E1_ROW, Calibration, Job, Shard, identity_hash, jobs, measure_key, slices, speed_key, summarize};
 pub use settings::{SectionOf, SuiteSection, TrainingSettings, default_attacks};
 pub use store::{RunFailure, RunRows, RunTiming, SuiteRows};

@@ -16,11 +16,13 @@ use crate::tables::{fit_row, spectrum_rows, with_interval};
 /// Protocol §1.7: every hidden layer's covariance spectrum on each split; α̂ fitted on the test split
 /// over ranks 11–500 (or to N/2, capped by the number of examples measured). A layer whose fit cannot
 /// be made (a spectrum not positive over the range) has no `fits` row: the claims then report it as
-/// not measured rather than count a NaN.
+/// not measured rather than count a NaN. `known` holds every layer's eigenvalues of a split measured
+/// already on this model (training measures the training split's for its last trajectory point).
 pub fn spectra(
     key: &RunKey,
     model: &Model,
     splits: &[(&str, &Dataset)],
+    known: Option<(&str, &[Vec<f64>])>,
     eval_batch: usize,
     device: &Device,
     site: Site,
@@ -28,9 +30,15 @@ pub fn spectra(
     let layers: Vec<usize> = (0..model.hidden_widths().len()).collect();
     let (mut spectra, mut fits) = (Vec::new(), Vec::new());
     for &(split, data) in splits {
-        let uploaded = DeviceData::upload(data, device);
-        for (k, covariance) in hidden_covariances(model, &uploaded, &layers, eval_batch, site)?.into_iter().enumerate() {
-            let eigenvalues = eigvalsh(covariance.view())?.to_vec();
+        let measured = match known.filter(|(s, values)| *s == split && values.len() == layers.len()) {
+            Some((_, values)) => values.to_vec(),
+            None => {
+                let uploaded = DeviceData::upload(data, device);
+                let covariances = hidden_covariances(model, &uploaded, &layers, eval_batch, site)?;
+                covariances.iter().map(|c| Ok(eigvalsh(c.view())?.to_vec())).collect::<Result<Vec<_>>>()?
+            }
+        };
+        for (k, eigenvalues) in measured.into_iter().enumerate() {
             let layer = format!("hidden{}", k + 1);
             specreg_regularizer::check_positive_semidefinite(&eigenvalues).map_err(|source| Error::Measured {
                 layer: layer.clone(),

@@ -4,6 +4,7 @@
 //! OUT/plan.json                 the plan of the last `reproduce` (a PlanSummary)
 //! OUT/SUMMARY.md                claims and every experiment's tables and figures
 //! OUT/.locks/<job>.lock         run locks of the jobs being trained
+//! OUT/.transfer/<hash>.safetensors  transfer examples crafted on a source model, until all is done
 //! OUT/<id>/runs/<dataset>/<run>.json          every table row of one finished run, with its identity
 //! OUT/<id>/runs/<dataset>/<run>.failed.json   why a run failed (it diverged)
 //! OUT/<id>/runs/<dataset>/<run>.suite.json    its AutoAttack evaluation, with its own identity
@@ -41,6 +42,14 @@ impl OutDir {
     /// The lock of the job whose identity hashes to `hash`.
     pub fn lock(&self, hash: &str) -> PathBuf {
         self.root.join(".locks").join(format!("{hash}.lock"))
+    }
+    /// `.transfer/`: transfer examples kept while models that need them are evaluated.
+    pub fn transfer_dir(&self) -> PathBuf {
+        self.root.join(".transfer")
+    }
+    /// The transfer examples crafted under the identity that hashes to `hash`.
+    pub fn transfer_file(&self, hash: &str) -> PathBuf {
+        self.transfer_dir().join(format!("{hash}.safetensors"))
     }
     /// The directory of experiment `id`.
     pub fn experiment(&self, id: &str) -> ExperimentDir {

@@ -38,9 +38,10 @@ use crate::profile::{Profile, section_name};
 use crate::registry::Registry;
 use crate::report;
 use crate::schedule::{Job, Shard, identity_hash, jobs, slices, suite_seconds, summarize};
-use crate::store::{failed_run, write_tables};
+use crate::store::{failed_run, finished_run, finished_suite, write_tables};
 use crate::summary::{git_revision, write_summary};
 use crate::tables::unique;
+use crate::variant::TRANSFER_SOURCE;
 
 /// What `reproduce` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,14 +275,79 @@ pub fn reproduce(registry: &Registry, profile: &Profile, selected: &[&Experiment
         write_summary(registry, &env.out)?;
         println!("summary: {}", env.out.summary().display());
     }
+    // Transfer examples are kept while a model that needs them may still be evaluated: until the
+    // training experiments asked for are complete (an experiment without data crafted none).
+    let complete = |s: &ExperimentStatus| {
+        matches!(s, ExperimentStatus::FinishedEarlier(_) | ExperimentStatus::NoData(_) | ExperimentStatus::Written { complete: true, .. })
+    };
+    if selected.iter().any(|s| s.is_training()) && report.experiments.iter().all(|(_, s)| complete(s)) {
+        crate::transfer::clear(&env.out)?;
+    }
     Ok(report)
 }
 
-/// How many jobs of `selected` have no run file yet under `out` on `backend`: the work that more
-/// than one process could share (`xtask reproduce --workers` starts no more helpers than that).
-pub fn unfinished_jobs(registry: &Registry, profile: &Profile, selected: &[&ExperimentSpec], out: &OutDir, backend: &str) -> usize {
-    let finished = |run: &PlannedRun| crate::store::finished_run(&out.experiment(run.experiment), run, &run.identity(backend)).is_some();
-    jobs(registry, profile, selected, backend).iter().filter(|job| !job.runs.iter().all(finished)).count()
+/// What is left to compute of `selected` experiments under `out` on `backend`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkLeft {
+    /// Training jobs of the profile (identical runs once).
+    pub jobs: usize,
+    /// Jobs with no run file yet (here or, identical, in another experiment's directory) and not
+    /// failed: the work that more than one process could share.
+    pub jobs_left: usize,
+    /// Estimated seconds of compute left: those jobs, the AutoAttack evaluations that trained runs
+    /// still lack, and the theory experiments without a manifest.
+    pub seconds: f64,
+}
+
+/// What is left of `selected` under `out` (see [`WorkLeft`]), priced like the plan (`processor`: the
+/// processor's speed key). On a resumed `reproduce`, or a profile that reuses another's runs (quick-s4
+/// after quick), this is what the wait will be, where the plan prices the whole profile.
+pub fn work_left(
+    registry: &Registry,
+    profile: &Profile,
+    selected: &[&ExperimentSpec],
+    out: &OutDir,
+    backend: &str,
+    calibration: &crate::schedule::Calibration,
+    processor: &str,
+) -> WorkLeft {
+    let all = jobs(registry, profile, selected, backend);
+    let planned: Vec<&PlannedRun> = all.iter().flat_map(|j| j.runs.iter()).collect();
+    let mut left = WorkLeft { jobs: all.len(), jobs_left: 0, seconds: 0.0 };
+    for job in &all {
+        let identity = job.primary().identity(backend);
+        let home = |run: &PlannedRun| out.experiment(run.experiment);
+        let settled = job.runs.iter().any(|r| finished_run(&home(r), r, &identity).is_some() || failed_run(&home(r), r, &identity).is_some())
+            || crate::store::identical_run(out, job.primary(), &identity).is_some();
+        if !settled {
+            left.jobs_left += 1;
+            left.seconds += job.seconds(calibration, backend, processor).0;
+            continue;
+        }
+        for run in job.runs.iter().filter(|r| r.settings.suite.is_some()) {
+            let transfers = run.settings.suite.as_ref().is_some_and(|s| s.transfer);
+            let source = planned.iter().copied().find(|s| {
+                transfers
+                    && s.experiment == run.experiment
+                    && s.dataset == run.dataset
+                    && s.seed == run.seed
+                    && s.variant.name == TRANSFER_SOURCE
+                    && s.name != run.name
+            });
+            let suite = run.suite_identity(backend, source);
+            if finished_suite(&home(run), run, &suite).is_none() && crate::store::identical_suite(out, run, &suite).is_none() {
+                left.seconds += suite_seconds(run, calibration, backend, processor);
+            }
+        }
+    }
+    for spec in selected {
+        if let (Kind::Theory(theory), Some(section)) = (&spec.kind, profile.theory(spec.id))
+            && !out.experiment(spec.id).manifest().is_file()
+        {
+            left.seconds += (theory.flops)(section) / (calibration.theory_gflops * 1e9);
+        }
+    }
+    left
 }
 
 /// An experiment's section as its manifest records it: a training section serialised (defaults left

@@ -113,26 +113,27 @@ impl Trainer {
     /// pass measures the other hidden layers when `all_layers`. Returns each measured layer's
     /// training-set spectrum point (`epoch` = epochs completed).
     pub fn refresh_eigenvectors(&mut self, train: &DeviceData, epoch: usize, all_layers: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
-        self.spectra_pass(train, epoch, all_layers, true)
+        Ok(self.spectra_pass(train, epoch, all_layers, true)?.0)
     }
 
     /// The training-set spectrum points of the regularised layers (of every layer when `all_layers`)
-    /// without refreshing any eigenvectors: the final model's point of the trajectory.
-    pub fn measure_spectra(&mut self, train: &DeviceData, epoch: usize, all_layers: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
+    /// without refreshing any eigenvectors: the final model's point of the trajectory. Also returns
+    /// each measured layer's eigenvalues (decreasing), in layer order.
+    pub fn measure_spectra(&mut self, train: &DeviceData, epoch: usize, all_layers: bool) -> Result<(Vec<SpectrumPoint>, Vec<Vec<f64>>), TrainError> {
         self.spectra_pass(train, epoch, all_layers, false)
     }
 
-    fn spectra_pass(&mut self, train: &DeviceData, epoch: usize, all_layers: bool, refresh: bool) -> Result<Vec<SpectrumPoint>, TrainError> {
+    fn spectra_pass(&mut self, train: &DeviceData, epoch: usize, all_layers: bool, refresh: bool) -> Result<(Vec<SpectrumPoint>, Vec<Vec<f64>>), TrainError> {
         let regularised: Vec<usize> = self.spectral.iter().map(|(k, _)| *k).collect();
         let layers: Vec<usize> = if all_layers { (0..self.model().hidden_widths().len()).collect() } else { regularised.clone() };
         if layers.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let covariances = hidden_covariances(&self.evaluated(), train, &layers, self.config.eval_batch_size, self.site).map_err(|e| match e {
             TrainError::Spectrum { layer, source } => TrainError::Eigen { epoch, layer, source: source.into() },
             other => other,
         })?;
-        let mut points = Vec::new();
+        let (mut points, mut spectra) = (Vec::new(), Vec::new());
         for (&k, covariance) in layers.iter().zip(covariances) {
             let failed = |source| TrainError::Eigen { epoch, layer: k, source };
             let eigenvalues = match self.spectral.iter_mut().find(|(layer, _)| *layer == k).filter(|_| refresh) {
@@ -144,8 +145,9 @@ impl Trainer {
                 }
             };
             points.push(SpectrumPoint::new(epoch, k, regularised.contains(&k), eigenvalues.as_slice().expect("contiguous"), train.len()));
+            spectra.push(eigenvalues.to_vec());
         }
-        Ok(points)
+        Ok((points, spectra))
     }
 
     /// One optimiser step on a batch (images and labels on the autodiff device): forward pass,

@@ -58,6 +58,9 @@ pub struct Trained {
     pub resumed_epochs: usize,
     /// Every measured layer's training-set spectrum through training (see [`SpectrumPoint`]).
     pub trajectory: Vec<SpectrumPoint>,
+    /// Every hidden layer's training-set eigenvalues (decreasing) for the final model, when this call
+    /// measured them for the trajectory's last point: what measuring the training split again gives.
+    pub final_train_spectra: Option<Vec<Vec<f64>>>,
 }
 
 /// Trains `model_config` on `train`, evaluating on `test` after every epoch.
@@ -119,11 +122,14 @@ pub fn train(model_config: &ModelConfig, config: &TrainConfig, train: &Dataset, 
         }
     }
     // The final model's point, every layer (unless measured already: a resumed, finished run).
+    let mut final_train_spectra = None;
     if (options.spectrum_every.is_some() || trainer.has_spectral_penalty()) && !trajectory.iter().any(|p| p.epoch == config.epochs) {
         let all_layers = options.spectrum_every.is_some();
-        trajectory.extend(trainer.measure_spectra(&train_data, config.epochs, all_layers)?);
+        let (points, spectra) = trainer.measure_spectra(&train_data, config.epochs, all_layers)?;
+        trajectory.extend(points);
+        final_train_spectra = all_layers.then_some(spectra);
     }
-    Ok(Trained { model: trainer.evaluated(), history, resumed_epochs, trajectory })
+    Ok(Trained { model: trainer.evaluated(), history, resumed_epochs, trajectory, final_train_spectra })
 }
 
 /// An epoch's per-batch values, read back in one transaction.
