@@ -29,6 +29,7 @@ use specreg_train::to_tensors;
 use crate::attacks::ATTACKS;
 use crate::error::{Error, Result};
 use crate::execute::Environment;
+use crate::out_dir::OutDir;
 use crate::plan::PlannedRun;
 use crate::schedule::identity_hash;
 use crate::settings::SuiteSection;
@@ -77,13 +78,20 @@ impl Evaluation {
     }
 }
 
-/// The run whose model `run`'s transfer examples are crafted on, among `planned` (the experiment's
-/// runs): the Vanilla run of the same dataset and seed, unless `run` is it, the section asks for no
-/// transfer, or that run diverged.
+/// The run whose model `run`'s transfer examples are crafted on, among `planned`: the Vanilla run of
+/// the same experiment, dataset and seed, unless `run` is it, the section asks for no transfer, or that
+/// run diverged.
 pub fn transfer_source<'a>(env: &Environment, planned: &'a [PlannedRun], run: &PlannedRun) -> Option<&'a PlannedRun> {
+    transfer_source_under(&env.out, &env.backend.id, planned, run)
+}
+
+/// [`transfer_source`] for a caller without an [`Environment`]: runs under `out` on `backend`.
+pub fn transfer_source_under<'a>(out: &OutDir, backend: &str, planned: impl IntoIterator<Item = &'a PlannedRun>, run: &PlannedRun) -> Option<&'a PlannedRun> {
     run.settings.suite.as_ref().filter(|s| s.transfer)?;
-    let source = planned.iter().find(|r| r.dataset == run.dataset && r.seed == run.seed && r.variant.name == TRANSFER_SOURCE && r.name != run.name)?;
-    failed_run(&env.dir_of(source), source, &source.identity(&env.backend.id)).is_none().then_some(source)
+    let source = planned.into_iter().find(|r| {
+        r.experiment == run.experiment && r.dataset == run.dataset && r.seed == run.seed && r.variant.name == TRANSFER_SOURCE && r.name != run.name
+    })?;
+    failed_run(&out.experiment(source.experiment), source, &source.identity(backend)).is_none().then_some(source)
 }
 
 impl Environment {

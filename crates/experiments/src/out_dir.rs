@@ -41,7 +41,11 @@ impl OutDir {
     }
     /// The lock of the job whose identity hashes to `hash`.
     pub fn lock(&self, hash: &str) -> PathBuf {
-        self.root.join(".locks").join(format!("{hash}.lock"))
+        self.locks_dir().join(format!("{hash}.lock"))
+    }
+    /// `.locks/`: the locks of every job and evaluation being computed.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join(".locks")
     }
     /// `.transfer/`: transfer examples kept while models that need them are evaluated.
     pub fn transfer_dir(&self) -> PathBuf {

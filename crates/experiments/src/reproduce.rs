@@ -29,7 +29,7 @@ use specreg_data::DatasetId;
 use crate::catalog::{ExperimentSpec, Kind};
 use crate::data::{DataSets, DatasetOutcome};
 use crate::error::{Error, Result};
-use crate::evaluate::{Evaluation, transfer_source};
+use crate::evaluate::{Evaluation, transfer_source, transfer_source_under};
 use crate::execute::{Environment, Outcome};
 use crate::manifest::Manifest;
 use crate::out_dir::{ExperimentDir, OutDir};
@@ -41,7 +41,6 @@ use crate::schedule::{Job, Shard, identity_hash, jobs, slices, suite_seconds, su
 use crate::store::{failed_run, finished_run, finished_suite, write_tables};
 use crate::summary::{git_revision, write_summary};
 use crate::tables::unique;
-use crate::variant::TRANSFER_SOURCE;
 
 /// What `reproduce` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,15 +324,7 @@ pub fn work_left(
             continue;
         }
         for run in job.runs.iter().filter(|r| r.settings.suite.is_some()) {
-            let transfers = run.settings.suite.as_ref().is_some_and(|s| s.transfer);
-            let source = planned.iter().copied().find(|s| {
-                transfers
-                    && s.experiment == run.experiment
-                    && s.dataset == run.dataset
-                    && s.seed == run.seed
-                    && s.variant.name == TRANSFER_SOURCE
-                    && s.name != run.name
-            });
+            let source = transfer_source_under(out, backend, planned.iter().copied(), run);
             let suite = run.suite_identity(backend, source);
             if finished_suite(&home(run), run, &suite).is_none() && crate::store::identical_suite(out, run, &suite).is_none() {
                 left.seconds += suite_seconds(run, calibration, backend, processor);

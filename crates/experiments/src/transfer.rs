@@ -59,7 +59,7 @@ pub fn crafted_once(
 /// Deletes `OUT/.transfer/` and everything in it, unless a process holds a lock under `OUT` (it may
 /// be crafting); nothing to do when it is absent.
 pub fn clear(out: &OutDir) -> Result<()> {
-    let held = std::fs::read_dir(out.root.join(".locks"))
+    let held = std::fs::read_dir(out.locks_dir())
         .map(|entries| entries.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "lock")))
         .unwrap_or(false);
     if held {
